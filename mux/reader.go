@@ -1,0 +1,508 @@
+package mux
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Block is one frame found in a Cluster. A laced SimpleBlock or Block yields
+// one Block per frame, with the same Offset and increasing LaceIndex.
+type Block struct {
+	Track       uint64
+	Timecode    int64 // absolute, in TimestampScale ticks (Cluster Timestamp + relative)
+	Keyframe    bool  // SimpleBlock key flag, a BlockGroup without ReferenceBlock, or the VP8 frame tag
+	Invisible   bool
+	Discardable bool
+	Simple      bool  // SimpleBlock (else Block inside a BlockGroup)
+	Offset      int64 // of the SimpleBlock or BlockGroup element
+	ElementEnd  int64 // offset just past that element
+	DataOffset  int64 // of this frame's payload
+	DataSize    int64 // of this frame's payload
+	LaceIndex   int
+	LaceCount   int
+	Cluster     int64 // offset of the enclosing Cluster
+	Duration    int64 // BlockDuration in ticks, -1 when absent
+
+	// VP8 frame header, when the track's codec is V_VP8 and it parsed.
+	HasVP8 bool
+	VP8    VP8Header
+	VP8Err error // non-nil when the track is VP8 but the frame header is invalid
+}
+
+// Reader is a streaming WebM demuxer: header elements decoded with ebml-go
+// on bounded slices, blocks iterated with their offsets, payloads read on
+// demand into a caller buffer. Memory is constant in the file size.
+type Reader struct {
+	sc  *Scanner
+	hdr Header
+
+	headerDone   bool
+	inSegment    bool
+	clusterOff   int64
+	clusterTS    int64
+	haveTS       bool
+	inGroup      bool
+	groupOff     int64
+	groupEnd     int64
+	groupDur     int64
+	clusters     int
+	secondSeg    int64
+	vp8Track     map[uint64]bool
+	lace         [256]int64
+	laceN, laceI int
+	blk          Block
+	frameLeft    int64 // bytes of the current frame not yet consumed
+	scratch      []byte
+	hbuf         [32]byte
+}
+
+// ReaderOptions configure a Reader.
+type ReaderOptions struct {
+	Tee io.Writer // passed to the Scanner (see ScanOptions)
+}
+
+// NewReader returns a demuxer over r. If r is an io.Seeker, payloads that
+// are not read are skipped by seeking. The caller closes r.
+func NewReader(r io.Reader, opts ReaderOptions) *Reader {
+	return &Reader{sc: NewScanner(r, ScanOptions{Tee: opts.Tee}), secondSeg: -1}
+}
+
+// Scanner exposes the underlying element scanner (offsets, size).
+func (r *Reader) Scanner() *Scanner { return r.sc }
+
+// Header returns the header decoded so far (see ReadHeader).
+func (r *Reader) Header() *Header { return &r.hdr }
+
+// Clusters returns how many Clusters the walk has entered.
+func (r *Reader) Clusters() int { return r.clusters }
+
+// SecondSegmentOffset returns the offset of a second EBML stream found after
+// the first Segment (concatenated files), or -1.
+func (r *Reader) SecondSegmentOffset() int64 { return r.secondSeg }
+
+// ReadHeader reads the EBML header and the Segment's header elements, up to
+// the first Cluster. A file that does not start with an EBML header of doctype
+// webm or matroska fails with ErrNotWebM.
+func (r *Reader) ReadHeader() (*Header, error) {
+	if r.headerDone {
+		return &r.hdr, nil
+	}
+	el, err := r.sc.Next()
+	if err != nil || el.ID != IDEBML {
+		if err != nil && !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrCorrupt) && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		return nil, formatErr(ErrNotWebM, 0, "no EBML header")
+	}
+	b, err := r.sc.ReadData(r.scratch, maxEBMLHeader)
+	if err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return nil, formatErr(ErrNotWebM, 0, "EBML header of %d bytes is implausible", el.Size)
+		}
+		return nil, err
+	}
+	if err := decodeEBMLHeader(r.whole(el, b), el.Offset, &r.hdr); err != nil {
+		return nil, formatErr(ErrNotWebM, el.Offset, "EBML header cannot be decoded")
+	}
+	if r.hdr.DocType != "webm" && r.hdr.DocType != "matroska" {
+		return nil, formatErr(ErrNotWebM, el.Offset, "doctype %q", r.hdr.DocType)
+	}
+	for {
+		el, err := r.sc.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				if !r.inSegment {
+					return nil, formatErr(ErrTruncated, r.sc.Offset(), "no Segment after the EBML header")
+				}
+				r.headerDone = true
+				return &r.hdr, nil
+			}
+			return nil, err
+		}
+		switch {
+		case el.ID == IDSegment && !r.inSegment:
+			r.hdr.SegmentOffset = el.Offset
+			r.hdr.SegmentSize = el.Size
+			r.inSegment = true
+			if err := r.sc.Enter(); err != nil {
+				return nil, err
+			}
+		case el.Depth == 1 && el.ID == IDCluster:
+			if err := r.enterCluster(el); err != nil {
+				return nil, err
+			}
+			r.headerDone = true
+			return &r.hdr, nil
+		case el.Depth == 1:
+			if err := r.segmentChild(el); err != nil {
+				return nil, err
+			}
+		case el.Depth == 0 && el.ID == IDVoid:
+		default:
+			if el.Depth == 0 && el.ID == IDEBML && r.inSegment {
+				r.secondSeg = el.Offset
+				r.headerDone = true
+				return &r.hdr, nil
+			}
+		}
+	}
+}
+
+// whole rebuilds header+data for ebml-go from the element and its data.
+func (r *Reader) whole(el Element, data []byte) []byte {
+	h := appendID(r.hbuf[:0], el.ID)
+	h = appendSize(h, uint64(el.Size), sizeLen(uint64(el.Size)))
+	out := make([]byte, 0, len(h)+len(data))
+	return append(append(out, h...), data...)
+}
+
+// segmentChild handles a top-level child of the Segment other than a Cluster.
+func (r *Reader) segmentChild(el Element) error {
+	var dec func([]byte, int64, *Header) error
+	switch el.ID {
+	case IDSeekHead:
+		if r.hdr.HasSeekHead {
+			return nil // a second SeekHead (pointed to by the first): skip
+		}
+		dec = decodeSeekHead
+	case IDInfo:
+		dec = decodeInfo
+	case IDTracks:
+		dec = decodeTracks
+	case IDTags:
+		r.hdr.TagsOffsets = append(r.hdr.TagsOffsets, el.Offset)
+		dec = decodeTags
+	case IDCues:
+		return r.countCues(el)
+	default:
+		return nil
+	}
+	b, err := r.sc.ReadData(r.scratch[:0], maxHeaderElem)
+	if err != nil {
+		return err
+	}
+	if cap(b) <= 64<<10 {
+		r.scratch = b[:0]
+	}
+	if err := dec(r.whole(el, b), el.Offset, &r.hdr); err != nil {
+		return err
+	}
+	if el.ID == IDTracks {
+		r.vp8Track = map[uint64]bool{}
+		for _, t := range r.hdr.Tracks {
+			if t.CodecID == "V_VP8" {
+				r.vp8Track[t.Number] = true
+			}
+		}
+	}
+	return nil
+}
+
+// countCues walks a Cues element counting CuePoints, without keeping them.
+func (r *Reader) countCues(el Element) error {
+	r.hdr.HasCues = true
+	r.hdr.CuesOffset = el.Offset
+	if el.Size == UnknownSize {
+		return formatErr(ErrCorrupt, el.Offset, "Cues has an unknown size")
+	}
+	if err := r.sc.Enter(); err != nil {
+		return err
+	}
+	end := el.End()
+	for r.sc.Offset() < end {
+		c, err := r.sc.Next()
+		if err != nil {
+			return err
+		}
+		if c.ID == 0xBB { // CuePoint
+			r.hdr.CuePoints++
+		}
+	}
+	return nil
+}
+
+func (r *Reader) enterCluster(el Element) error {
+	r.clusterOff = el.Offset
+	r.clusterTS, r.haveTS = 0, false
+	r.clusters++
+	r.inGroup = false
+	return r.sc.Enter()
+}
+
+// Next returns the next frame. It returns io.EOF at a clean end, or the
+// scanner's *FormatError (truncated or corrupt, with the offset). The
+// returned Block is valid until the next call.
+func (r *Reader) Next() (*Block, error) {
+	if !r.headerDone {
+		if _, err := r.ReadHeader(); err != nil {
+			return nil, err
+		}
+	}
+	if r.secondSeg >= 0 {
+		return nil, io.EOF
+	}
+	// Finish the current frame, then further frames of a laced block.
+	if r.frameLeft > 0 && r.laceI+1 < r.laceN {
+		// Another frame of this laced block follows: read past this one.
+		if _, err := io.CopyN(io.Discard, r.sc, r.frameLeft); err != nil {
+			return nil, err
+		}
+	}
+	// The rest of the last frame is skipped by the scanner (by seeking
+	// when it can).
+	r.frameLeft = 0
+	if r.laceI+1 < r.laceN {
+		r.laceI++
+		return r.emitFrame()
+	}
+	for {
+		el, err := r.sc.Next()
+		if err != nil {
+			return nil, err
+		}
+		if r.inGroup && el.Offset >= r.groupEnd && r.groupEnd >= 0 {
+			r.inGroup = false
+		}
+		switch {
+		case el.ID == IDCluster && el.Depth == 1:
+			if err := r.enterCluster(el); err != nil {
+				return nil, err
+			}
+		case el.ID == IDTimestamp && el.Depth == 2:
+			v, err := r.readUint(el)
+			if err != nil {
+				return nil, err
+			}
+			r.clusterTS, r.haveTS = int64(v), true
+		case el.ID == IDSimpleBlock && el.Depth == 2:
+			r.inGroup = false
+			return r.startBlock(el, true, el.Offset, el.End(), -1)
+		case el.ID == IDBlockGroup && el.Depth == 2:
+			if el.Size == UnknownSize {
+				return nil, formatErr(ErrCorrupt, el.Offset, "BlockGroup has an unknown size")
+			}
+			r.inGroup, r.groupOff, r.groupEnd, r.groupDur = true, el.Offset, el.End(), -1
+			if err := r.sc.Enter(); err != nil {
+				return nil, err
+			}
+			// BlockDuration may precede the Block; peek the children.
+		case el.ID == IDBlockDuration && el.Depth == 3 && r.inGroup:
+			v, err := r.readUint(el)
+			if err != nil {
+				return nil, err
+			}
+			r.groupDur = int64(v)
+		case el.ID == IDBlock && el.Depth == 3 && r.inGroup:
+			return r.startBlock(el, false, r.groupOff, r.groupEnd, r.groupDur)
+		case el.Depth == 1 && el.ID != IDCluster:
+			if err := r.segmentChild(el); err != nil {
+				return nil, err
+			}
+		case el.Depth == 0 && el.ID == IDEBML:
+			r.secondSeg = el.Offset
+			return nil, io.EOF
+		}
+	}
+}
+
+func (r *Reader) readUint(el Element) (uint64, error) {
+	if el.Size > 8 {
+		return 0, formatErr(ErrCorrupt, el.Offset, "%s of %d bytes is not an unsigned integer", IDName(el.ID), el.Size)
+	}
+	b, err := r.sc.ReadData(r.hbuf[:0], 8)
+	if err != nil {
+		return 0, err
+	}
+	var v uint64
+	for _, c := range b {
+		v = v<<8 | uint64(c)
+	}
+	return v, nil
+}
+
+// startBlock parses a SimpleBlock or Block header and its lacing.
+func (r *Reader) startBlock(el Element, simple bool, off, end, dur int64) (*Block, error) {
+	if el.Size == UnknownSize || el.Size < 4 {
+		return nil, formatErr(ErrCorrupt, el.Offset, "%s of %d bytes is too short", IDName(el.ID), el.Size)
+	}
+	p := r.sc.Peek(12)
+	if len(p) < 4 {
+		return nil, formatErr(ErrTruncated, el.DataOffset(), "input ends inside the header of %s", IDName(el.ID))
+	}
+	tl := vintLen(p[0])
+	if tl == 0 || len(p) < tl+3 {
+		return nil, formatErr(ErrCorrupt, el.DataOffset(), "invalid track number in %s", IDName(el.ID))
+	}
+	var track uint64 = uint64(p[0]) & (0xff >> tl)
+	for i := 1; i < tl; i++ {
+		track = track<<8 | uint64(p[i])
+	}
+	rel := int16(uint16(p[tl])<<8 | uint16(p[tl+1]))
+	flags := p[tl+2]
+	hl := tl + 3
+	if _, err := io.ReadFull(r.sc, r.hbuf[:hl]); err != nil {
+		return nil, err
+	}
+	b := &r.blk
+	*b = Block{Track: track, Timecode: r.clusterTS + int64(rel), Simple: simple, Offset: off, ElementEnd: end,
+		Cluster: r.clusterOff, Duration: dur, Invisible: flags&0x08 != 0}
+	if simple {
+		b.Keyframe = flags&0x80 != 0
+		b.Discardable = flags&0x01 != 0
+	} else {
+		b.Keyframe = true // refined by the VP8 tag; ReferenceBlock follows the Block
+	}
+	payload := el.Size - int64(hl)
+	r.laceI = 0
+	switch (flags >> 1) & 3 {
+	case 0:
+		r.laceN = 1
+		r.lace[0] = payload
+	default:
+		if err := r.readLacing(el, (flags>>1)&3, payload-0); err != nil {
+			return nil, err
+		}
+	}
+	return r.emitFrame()
+}
+
+func (r *Reader) readByte(el Element) (byte, error) {
+	if _, err := io.ReadFull(r.sc, r.hbuf[:1]); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return 0, formatErr(ErrCorrupt, el.Offset, "lacing header overruns %s", IDName(el.ID))
+		}
+		return 0, err
+	}
+	return r.hbuf[0], nil
+}
+
+// readLacing reads a lace header (Matroska section 10.4: Xiph, EBML and
+// fixed-size lacing) and fills r.lace with the frame sizes.
+func (r *Reader) readLacing(el Element, kind byte, payload int64) error {
+	c, err := r.readByte(el)
+	if err != nil {
+		return err
+	}
+	n := int(c) + 1
+	used := int64(1)
+	var sum int64
+	switch kind {
+	case 1: // Xiph
+		for i := 0; i < n-1; i++ {
+			var sz int64
+			for {
+				v, err := r.readByte(el)
+				if err != nil {
+					return err
+				}
+				used++
+				sz += int64(v)
+				if v != 255 {
+					break
+				}
+			}
+			r.lace[i] = sz
+			sum += sz
+		}
+	case 3: // EBML
+		var prev int64
+		for i := 0; i < n-1; i++ {
+			first, err := r.readByte(el)
+			if err != nil {
+				return err
+			}
+			l := vintLen(first)
+			if l == 0 {
+				return formatErr(ErrCorrupt, el.Offset, "invalid EBML lace size in %s", IDName(el.ID))
+			}
+			v := uint64(first) & (0xff >> l)
+			for k := 1; k < l; k++ {
+				c, err := r.readByte(el)
+				if err != nil {
+					return err
+				}
+				v = v<<8 | uint64(c)
+			}
+			used += int64(l)
+			var sz int64
+			if i == 0 {
+				sz = int64(v)
+			} else {
+				sz = prev + (int64(v) - (int64(1)<<(7*l-1) - 1)) // signed difference
+			}
+			if sz < 0 {
+				return formatErr(ErrCorrupt, el.Offset, "negative EBML lace size in %s", IDName(el.ID))
+			}
+			r.lace[i], prev = sz, sz
+			sum += sz
+		}
+	case 2: // fixed
+		rest := payload - used
+		if rest < 0 || rest%int64(n) != 0 {
+			return formatErr(ErrCorrupt, el.Offset, "fixed lacing of %d frames does not divide %d bytes", n, rest)
+		}
+		for i := 0; i < n; i++ {
+			r.lace[i] = rest / int64(n)
+		}
+		r.laceN = n
+		return nil
+	}
+	last := payload - used - sum
+	if last < 0 {
+		return formatErr(ErrCorrupt, el.Offset, "lace sizes (%d bytes) overrun %s", sum, IDName(el.ID))
+	}
+	r.lace[n-1] = last
+	r.laceN = n
+	return nil
+}
+
+// emitFrame fills the current Block for lace r.laceI at the scanner position.
+func (r *Reader) emitFrame() (*Block, error) {
+	b := &r.blk
+	b.LaceIndex, b.LaceCount = r.laceI, r.laceN
+	b.DataOffset = r.sc.Offset()
+	b.DataSize = r.lace[r.laceI]
+	r.frameLeft = b.DataSize
+	b.HasVP8, b.VP8Err = false, nil
+	if r.vp8Track[b.Track] {
+		p := r.sc.Peek(int(min(b.DataSize, VP8HeaderLen)))
+		h, err := ParseVP8Header(p, b.DataSize)
+		if err != nil {
+			if int64(len(p)) < min(b.DataSize, VP8HeaderLen) {
+				return nil, formatErr(ErrTruncated, b.DataOffset, "input ends inside a frame")
+			}
+			b.VP8Err = fmt.Errorf("frame at byte %d: %w", b.DataOffset, err)
+		} else {
+			b.HasVP8, b.VP8 = true, h
+			b.Keyframe = h.Key
+		}
+	}
+	return b, nil
+}
+
+// Payload reads the current frame's payload into buf (grown as needed) and
+// returns it. It must be called before the next call to Next.
+func (r *Reader) Payload(buf []byte) ([]byte, error) {
+	b := &r.blk
+	if r.frameLeft != b.DataSize {
+		return nil, errors.New("mux: Payload called twice or after Next")
+	}
+	if b.DataSize > maxFrame {
+		return nil, formatErr(ErrTooLarge, b.DataOffset, "frame of %d bytes exceeds the %d-byte cap", b.DataSize, int64(maxFrame))
+	}
+	n := int(b.DataSize)
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(r.sc, buf); err != nil {
+		return nil, err
+	}
+	r.frameLeft = 0
+	return buf, nil
+}
+
+// maxFrame caps a frame read into memory: a 4096x2304 key frame at the
+// worst quality stays far below it.
+const maxFrame = 64 << 20

@@ -1,0 +1,669 @@
+package mux
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/at-wat/ebml-go"
+)
+
+// WriterOptions describe the file a Writer produces.
+type WriterOptions struct {
+	Width, Height int           // initial video size (Tracks); in-band changes are allowed
+	FrameDuration time.Duration // nominal frame duration (DefaultDuration); 0 when variable
+	Title         string
+	MuxingApp     string // default "reckit"
+	WritingApp    string // default "reckit"
+	DateUTC       time.Time
+	SegmentUID    []byte // 16 bytes; random when nil
+	Tags          []SimpleTag
+
+	// ClusterDuration and ClusterBytes bound a Cluster (defaults 5 s and
+	// 4 MiB). A new Cluster also starts at every key frame.
+	ClusterDuration time.Duration
+	ClusterBytes    int
+	// Live forces the live layout even when the output can seek.
+	Live bool
+	// Sync calls Sync on the output after every Cluster when it has one
+	// (an *os.File): the crash-consistency point.
+	Sync bool
+}
+
+// Writer writes one VP8 video track as WebM.
+//
+// Layout on a seekable output (an io.WriteSeeker): EBML header; Segment of
+// unknown size; SeekHead (reserved space); Info without Duration (reserved
+// space); Tracks; Tags (reserved space); Clusters of SimpleBlocks; then on
+// Close: Cues, and the Segment size, Duration, SeekHead and Tags patched in
+// place. Until Close the file is a valid live-layout WebM: every Cluster is
+// written whole (its size known) and flushed to the output when it ends, so
+// after a crash the bytes up to the last finished Cluster are a readable
+// recording (and `reckit repair` completes it). With Sync set, the output is
+// fsynced after every Cluster; otherwise durability is the OS's.
+//
+// Layout on a non-seekable output (a pipe), or with Live: the same without
+// SeekHead and Duration, the Segment size stays unknown, and Cues follow the
+// last Cluster; tags set after the header was written are appended in a
+// second Tags element at the end.
+//
+// Close is idempotent; it never closes the underlying writer. Errors are
+// sticky: after a failed write every call returns the same error.
+type Writer struct {
+	out    io.Writer
+	seeker io.WriteSeeker
+	bw     *bufio.Writer
+	opts   WriterOptions
+	err    error
+	closed bool
+
+	pos        int64 // bytes written to out (including buffered in bw)
+	segData    int64 // offset of the Segment's data
+	segSizePos int64
+	seekPos    int64 // SeekHead reserved region
+	seekLen    int
+	infoPos    int64
+	infoLen    int
+	tracksPos  int64
+	tagsPos    int64
+	tagsLen    int
+	tags       []SimpleTag
+	tagsDirty  bool
+	cuesPos    int64
+
+	cbuf      []byte // the open Cluster's data (Timestamp + blocks)
+	cTS       int64  // open Cluster's timestamp (ms)
+	cOpen     bool
+	cKey      bool
+	cues      []cue
+	lastCueTS int64
+
+	frames    int64
+	keys      int64
+	firstTS   int64
+	lastTS    int64
+	prevDelta int64
+	width     int
+	height    int
+}
+
+type cue struct{ ts, pos int64 }
+
+const (
+	seekReserve = 96  // bytes for SeekHead + Void
+	infoSlack   = 24  // room for Duration in Info
+	tagsSlack   = 512 // room for tags set later (part links)
+)
+
+// NewWriter writes the header to w and returns a Writer. The caller closes w
+// after Close.
+func NewWriter(w io.Writer, opts WriterOptions) (*Writer, error) {
+	if opts.Width <= 0 || opts.Height <= 0 || opts.Width > 16383 || opts.Height > 16383 {
+		return nil, fmt.Errorf("mux: invalid video size %dx%d", opts.Width, opts.Height)
+	}
+	if opts.MuxingApp == "" {
+		opts.MuxingApp = "reckit"
+	}
+	if opts.WritingApp == "" {
+		opts.WritingApp = "reckit"
+	}
+	if opts.ClusterDuration <= 0 {
+		opts.ClusterDuration = 5 * time.Second
+	}
+	if opts.ClusterDuration > 30*time.Second {
+		opts.ClusterDuration = 30 * time.Second // int16 relative timestamps in ms
+	}
+	if opts.ClusterBytes <= 0 {
+		opts.ClusterBytes = 4 << 20
+	}
+	if opts.SegmentUID == nil {
+		opts.SegmentUID = make([]byte, 16)
+		if _, err := rand.Read(opts.SegmentUID); err != nil {
+			return nil, fmt.Errorf("mux: segment uid: %w", err)
+		}
+	}
+	wr := &Writer{out: w, opts: opts, tags: append([]SimpleTag(nil), opts.Tags...),
+		width: opts.Width, height: opts.Height, lastCueTS: -1 << 62}
+	if s, ok := w.(io.WriteSeeker); ok && !opts.Live {
+		if _, err := s.Seek(0, io.SeekCurrent); err == nil {
+			wr.seeker = s
+		}
+	}
+	wr.bw = bufio.NewWriterSize(writerOnly{w}, 64<<10)
+	if err := wr.writeHeader(); err != nil {
+		return nil, err
+	}
+	return wr, nil
+}
+
+// writerOnly hides every method but Write (bufio must not see ReadFrom).
+type writerOnly struct{ w io.Writer }
+
+func (w writerOnly) Write(p []byte) (int, error) { return w.w.Write(p) }
+
+// SegmentUID returns the file's SegmentUID.
+func (w *Writer) SegmentUID() []byte { return w.opts.SegmentUID }
+
+func (w *Writer) write(p []byte) {
+	if w.err != nil {
+		return
+	}
+	n, err := w.bw.Write(p)
+	w.pos += int64(n)
+	if err != nil {
+		w.err = fmt.Errorf("mux: write: %w", err)
+	}
+}
+
+func marshalEl(v any) ([]byte, error) {
+	var b bytes.Buffer
+	if err := ebml.Marshal(v, &b); err != nil {
+		return nil, fmt.Errorf("mux: marshal: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// appendVoid appends a Void element of exactly n bytes (n == 0 or n >= 2).
+func appendVoid(dst []byte, n int) []byte {
+	switch {
+	case n == 0:
+		return dst
+	case n < 2:
+		panic("mux: void of 1 byte")
+	case n-2 < 127:
+		dst = append(dst, IDVoid)
+		dst = appendSize(dst, uint64(n-2), 1)
+		return append(dst, make([]byte, n-2)...)
+	default:
+		dst = append(dst, IDVoid)
+		dst = appendSize(dst, uint64(n-9), 8)
+		return append(dst, make([]byte, n-9)...)
+	}
+}
+
+type infoOut struct {
+	TimecodeScale uint64    `ebml:"TimecodeScale"`
+	MuxingApp     string    `ebml:"MuxingApp"`
+	WritingApp    string    `ebml:"WritingApp"`
+	Title         string    `ebml:"Title,omitempty"`
+	SegmentUID    []byte    `ebml:"SegmentUID"`
+	DateUTC       time.Time `ebml:"DateUTC,omitempty"`
+	Duration      float64   `ebml:"Duration,omitempty"`
+}
+
+func (w *Writer) infoBytes(dur float64) ([]byte, error) {
+	i := infoOut{TimecodeScale: 1000000, MuxingApp: w.opts.MuxingApp, WritingApp: w.opts.WritingApp,
+		Title: w.opts.Title, SegmentUID: w.opts.SegmentUID, Duration: dur}
+	if !w.opts.DateUTC.IsZero() {
+		i.DateUTC = w.opts.DateUTC.UTC()
+	}
+	return marshalEl(&struct {
+		I infoOut `ebml:"Info"`
+	}{i})
+}
+
+type simpleTagOut struct {
+	TagName   string `ebml:"TagName"`
+	TagString string `ebml:"TagString"`
+}
+
+type tagOut struct {
+	Targets struct {
+		TargetTypeValue uint64 `ebml:"TargetTypeValue"`
+	} `ebml:"Targets"`
+	SimpleTag []simpleTagOut `ebml:"SimpleTag"`
+}
+
+func (w *Writer) tagsBytes() ([]byte, error) {
+	var t tagOut
+	t.Targets.TargetTypeValue = 50
+	for _, s := range w.tags {
+		t.SimpleTag = append(t.SimpleTag, simpleTagOut{s.Name, s.Value})
+	}
+	return marshalEl(&struct {
+		T struct {
+			Tag []tagOut `ebml:"Tag"`
+		} `ebml:"Tags"`
+	}{struct {
+		Tag []tagOut `ebml:"Tag"`
+	}{[]tagOut{t}}})
+}
+
+func (w *Writer) seekHeadBytes(withEnd bool) ([]byte, error) {
+	type seek struct {
+		SeekID       []byte `ebml:"SeekID"`
+		SeekPosition uint64 `ebml:"SeekPosition"`
+	}
+	var s struct {
+		S struct {
+			Seek []seek `ebml:"Seek"`
+		} `ebml:"SeekHead"`
+	}
+	add := func(id uint32, pos int64) {
+		s.S.Seek = append(s.S.Seek, seek{appendID(nil, id), uint64(pos - w.segData)})
+	}
+	add(IDInfo, w.infoPos)
+	add(IDTracks, w.tracksPos)
+	if len(w.tags) > 0 {
+		add(IDTags, w.tagsPos)
+	}
+	if withEnd && len(w.cues) > 0 {
+		add(IDCues, w.cuesPos)
+	}
+	return marshalEl(&s)
+}
+
+func (w *Writer) writeHeader() error {
+	hdr, err := marshalEl(&struct {
+		H struct {
+			EBMLVersion        uint64 `ebml:"EBMLVersion"`
+			EBMLReadVersion    uint64 `ebml:"EBMLReadVersion"`
+			EBMLMaxIDLength    uint64 `ebml:"EBMLMaxIDLength"`
+			EBMLMaxSizeLength  uint64 `ebml:"EBMLMaxSizeLength"`
+			DocType            string `ebml:"EBMLDocType"`
+			DocTypeVersion     uint64 `ebml:"EBMLDocTypeVersion"`
+			DocTypeReadVersion uint64 `ebml:"EBMLDocTypeReadVersion"`
+		} `ebml:"EBML"`
+	}{struct {
+		EBMLVersion        uint64 `ebml:"EBMLVersion"`
+		EBMLReadVersion    uint64 `ebml:"EBMLReadVersion"`
+		EBMLMaxIDLength    uint64 `ebml:"EBMLMaxIDLength"`
+		EBMLMaxSizeLength  uint64 `ebml:"EBMLMaxSizeLength"`
+		DocType            string `ebml:"EBMLDocType"`
+		DocTypeVersion     uint64 `ebml:"EBMLDocTypeVersion"`
+		DocTypeReadVersion uint64 `ebml:"EBMLDocTypeReadVersion"`
+	}{1, 1, 4, 8, "webm", 4, 2}})
+	if err != nil {
+		return err
+	}
+	w.write(hdr)
+	w.segSizePos = w.pos + 4
+	w.write(appendUnknownSize(appendID(nil, IDSegment)))
+	w.segData = w.pos
+	if w.seeker != nil {
+		w.seekPos, w.seekLen = w.pos, seekReserve
+		w.write(appendVoid(nil, seekReserve)) // filled below once positions are known
+	}
+	info, err := w.infoBytes(0)
+	if err != nil {
+		return err
+	}
+	w.infoPos = w.pos
+	w.write(info)
+	w.infoLen = len(info)
+	if w.seeker != nil {
+		w.write(appendVoid(nil, infoSlack))
+		w.infoLen += infoSlack
+	}
+	var fd uint64
+	if w.opts.FrameDuration > 0 {
+		fd = uint64(w.opts.FrameDuration.Nanoseconds())
+	}
+	type video struct {
+		PixelWidth  uint64 `ebml:"PixelWidth"`
+		PixelHeight uint64 `ebml:"PixelHeight"`
+	}
+	type track struct {
+		TrackNumber     uint64 `ebml:"TrackNumber"`
+		TrackUID        uint64 `ebml:"TrackUID"`
+		TrackType       uint64 `ebml:"TrackType"`
+		FlagLacing      uint64 `ebml:"FlagLacing"`
+		CodecID         string `ebml:"CodecID"`
+		DefaultDuration uint64 `ebml:"DefaultDuration,omitempty"`
+		Video           video  `ebml:"Video"`
+	}
+	uid := uint64(w.opts.SegmentUID[0])<<24 | uint64(w.opts.SegmentUID[1])<<16 | uint64(w.opts.SegmentUID[2])<<8 | uint64(w.opts.SegmentUID[3]) | 1
+	tracks, err := marshalEl(&struct {
+		T struct {
+			TrackEntry []track `ebml:"TrackEntry"`
+		} `ebml:"Tracks"`
+	}{struct {
+		TrackEntry []track `ebml:"TrackEntry"`
+	}{[]track{{1, uid, 1, 0, "V_VP8", fd, video{uint64(w.opts.Width), uint64(w.opts.Height)}}}}})
+	if err != nil {
+		return err
+	}
+	w.tracksPos = w.pos
+	w.write(tracks)
+	w.tagsPos = w.pos
+	if len(w.tags) > 0 {
+		tb, err := w.tagsBytes()
+		if err != nil {
+			return err
+		}
+		w.write(tb)
+		w.tagsLen = len(tb)
+	}
+	if w.seeker != nil {
+		w.write(appendVoid(nil, tagsSlack))
+		w.tagsLen += tagsSlack
+	}
+	w.tagsDirty = false
+	if w.seeker != nil {
+		sh, err := w.seekHeadBytes(false)
+		if err != nil {
+			return err
+		}
+		if err := w.patch(w.seekPos, w.seekLen, sh); err != nil {
+			return err
+		}
+	}
+	return w.flush()
+}
+
+// patch overwrites a reserved region [at, at+n) with b padded by a Void.
+// Only possible on a seekable output; buffered bytes are flushed first.
+func (w *Writer) patch(at int64, n int, b []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	if len(b) > n || n-len(b) == 1 {
+		return fmt.Errorf("mux: %d bytes do not fit a %d-byte reserved region", len(b), n)
+	}
+	if err := w.bw.Flush(); err != nil {
+		w.err = fmt.Errorf("mux: write: %w", err)
+		return w.err
+	}
+	buf := appendVoid(append([]byte(nil), b...), n-len(b))
+	if _, err := w.seeker.Seek(at-w.pos, io.SeekCurrent); err != nil {
+		w.err = fmt.Errorf("mux: seek: %w", err)
+		return w.err
+	}
+	if _, err := w.out.Write(buf); err != nil {
+		w.err = fmt.Errorf("mux: write: %w", err)
+		return w.err
+	}
+	if _, err := w.seeker.Seek(w.pos-(at+int64(n)), io.SeekCurrent); err != nil {
+		w.err = fmt.Errorf("mux: seek: %w", err)
+		return w.err
+	}
+	return nil
+}
+
+func (w *Writer) flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.bw.Flush(); err != nil {
+		w.err = fmt.Errorf("mux: write: %w", err)
+		return w.err
+	}
+	if w.opts.Sync {
+		if s, ok := w.out.(interface{ Sync() error }); ok {
+			if err := s.Sync(); err != nil {
+				w.err = fmt.Errorf("mux: sync: %w", err)
+				return w.err
+			}
+		}
+	}
+	return nil
+}
+
+// SetTag sets (or replaces) a global simple tag before Close, e.g. the next
+// part's SegmentUID.
+func (w *Writer) SetTag(name, value string) {
+	for i := range w.tags {
+		if w.tags[i].Name == name {
+			w.tags[i].Value = value
+			w.tagsDirty = true
+			return
+		}
+	}
+	w.tags = append(w.tags, SimpleTag{name, value})
+	w.tagsDirty = true
+}
+
+// BlockOverhead is the number of bytes a SimpleBlock adds around a frame of
+// n bytes (element header, track number, timestamp, flags).
+func BlockOverhead(n int) int {
+	return 1 + sizeLen(uint64(n+4)) + 4
+}
+
+// ClusterOverhead is the most a Cluster header and Timestamp add.
+const ClusterOverhead = 4 + 8 + 2 + 8
+
+// cueBytes is the most one CuePoint takes.
+const cueBytes = 2 + 2 + 9 + 2 + 2 + 3 + 2 + 9
+
+// Size returns the bytes written so far, including the open Cluster.
+func (w *Writer) Size() int64 {
+	n := w.pos
+	if w.cOpen {
+		n += int64(ClusterOverhead) + int64(len(w.cbuf))
+	}
+	return n
+}
+
+// CloseOverhead returns an upper bound of what Close adds past Size: Cues
+// (plus one more CuePoint) and any Tags appended at the end.
+func (w *Writer) CloseOverhead() int64 {
+	n := int64(12 + (len(w.cues)+2)*cueBytes)
+	if w.seeker == nil && w.tagsDirty {
+		n += 64
+		for _, t := range w.tags {
+			n += int64(len(t.Name)+len(t.Value)) + 16
+		}
+	}
+	return n
+}
+
+// Frames returns the number of frames written.
+func (w *Writer) Frames() int64 { return w.frames }
+
+// Duration returns the duration so far: last timestamp - first + one frame.
+func (w *Writer) Duration() time.Duration {
+	if w.frames == 0 {
+		return 0
+	}
+	return time.Duration(w.lastTS-w.firstTS+w.frameTicks()) * time.Millisecond
+}
+
+func (w *Writer) frameTicks() int64 {
+	if w.opts.FrameDuration > 0 {
+		return int64((w.opts.FrameDuration + time.Millisecond/2) / time.Millisecond)
+	}
+	return w.prevDelta
+}
+
+// WriteFrame appends one frame at presentation time ts (from the start of
+// the file; not decreasing). The frame is copied.
+func (w *Writer) WriteFrame(ts time.Duration, key bool, frame []byte) error {
+	if w.closed {
+		return ErrClosed
+	}
+	if w.err != nil {
+		return w.err
+	}
+	t := int64(ts / time.Millisecond)
+	if w.frames > 0 && t < w.lastTS {
+		return fmt.Errorf("mux: timestamp %v goes back (previous %v)", ts, time.Duration(w.lastTS)*time.Millisecond)
+	}
+	if w.frames == 0 && !key {
+		return errors.New("mux: the first frame must be a key frame")
+	}
+	if key {
+		if h, err := ParseVP8Header(frame, int64(len(frame))); err == nil && h.Key {
+			w.width, w.height = h.Width, h.Height
+		}
+	}
+	newCluster := !w.cOpen ||
+		(key && len(w.cbuf) > 0) ||
+		t-w.cTS >= w.opts.ClusterDuration.Milliseconds() ||
+		t-w.cTS > 32767 ||
+		len(w.cbuf)+len(frame) > w.opts.ClusterBytes
+	if newCluster {
+		if err := w.endCluster(); err != nil {
+			return err
+		}
+		w.cOpen, w.cTS, w.cKey = true, t, key
+		w.cbuf = append(w.cbuf[:0], IDTimestamp)
+		w.cbuf = appendSize(w.cbuf, 8, 1)
+		for i := 7; i >= 0; i-- {
+			w.cbuf = append(w.cbuf, byte(t>>(8*i)))
+		}
+	}
+	rel := t - w.cTS
+	w.cbuf = append(w.cbuf, IDSimpleBlock)
+	w.cbuf = appendSize(w.cbuf, uint64(len(frame)+4), sizeLen(uint64(len(frame)+4)))
+	flags := byte(0)
+	if key {
+		flags = 0x80
+	}
+	w.cbuf = append(w.cbuf, 0x81, byte(rel>>8), byte(rel), flags)
+	w.cbuf = append(w.cbuf, frame...)
+	if w.frames == 0 {
+		w.firstTS = t
+	} else {
+		w.prevDelta = t - w.lastTS
+	}
+	w.lastTS = t
+	w.frames++
+	if key {
+		w.keys++
+	}
+	return nil
+}
+
+// Flush ends the open Cluster and writes it to the output.
+func (w *Writer) Flush() error {
+	if w.closed {
+		return ErrClosed
+	}
+	return w.endCluster()
+}
+
+func (w *Writer) endCluster() error {
+	if !w.cOpen {
+		return w.err
+	}
+	w.cOpen = false
+	if w.cKey && w.cTS-w.lastCueTS >= 1000 {
+		w.cues = append(w.cues, cue{w.cTS, w.pos - w.segData})
+		w.lastCueTS = w.cTS
+	}
+	var h [16]byte
+	hb := appendID(h[:0], IDCluster)
+	hb = appendSize(hb, uint64(len(w.cbuf)), sizeLen(uint64(len(w.cbuf))))
+	w.write(hb)
+	w.write(w.cbuf)
+	if cap(w.cbuf) > 2*w.opts.ClusterBytes {
+		w.cbuf = nil
+	}
+	return w.flush()
+}
+
+var cuesPosUnset int64 = -1
+
+// Close ends the open Cluster, writes Cues and, on a seekable output,
+// patches the Segment size, Duration, SeekHead and Tags. It does not close
+// the underlying writer. Calling Close again returns the first result.
+func (w *Writer) Close() error {
+	if w.closed {
+		return w.err
+	}
+	w.closed = true
+	if err := w.endCluster(); err != nil {
+		return err
+	}
+	w.cuesPos = cuesPosUnset
+	if len(w.cues) > 0 {
+		w.cuesPos = w.pos
+		w.write(w.cuesBytes())
+	}
+	if w.seeker == nil {
+		if w.tagsDirty && len(w.tags) > 0 {
+			tb, err := w.tagsBytes()
+			if err != nil {
+				w.err = err
+				return err
+			}
+			w.write(tb)
+		}
+		return w.flush()
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	end := w.pos
+	// Duration, in ms ticks.
+	info, err := w.infoBytes(float64(w.Duration().Milliseconds()))
+	if err == nil {
+		err = w.patch(w.infoPos, w.infoLen, info)
+	}
+	if err == nil && w.tagsDirty && len(w.tags) > 0 {
+		var tb []byte
+		if tb, err = w.tagsBytes(); err == nil {
+			err = w.patch(w.tagsPos, w.tagsLen, tb)
+		}
+	}
+	if err == nil {
+		var sh []byte
+		if sh, err = w.seekHeadBytes(true); err == nil {
+			err = w.patch(w.seekPos, w.seekLen, sh)
+		}
+	}
+	if err == nil {
+		size := appendSize(nil, uint64(end-w.segData), 8)
+		err = w.patchRaw(w.segSizePos, size)
+	}
+	if err != nil {
+		if w.err == nil {
+			w.err = err
+		}
+		return w.err
+	}
+	return w.flush()
+}
+
+func (w *Writer) patchRaw(at int64, b []byte) error {
+	if _, err := w.seeker.Seek(at-w.pos, io.SeekCurrent); err != nil {
+		return fmt.Errorf("mux: seek: %w", err)
+	}
+	if _, err := w.out.Write(b); err != nil {
+		return fmt.Errorf("mux: write: %w", err)
+	}
+	if _, err := w.seeker.Seek(w.pos-(at+int64(len(b))), io.SeekCurrent); err != nil {
+		return fmt.Errorf("mux: seek: %w", err)
+	}
+	return nil
+}
+
+// cuesBytes encodes the Cues element by hand: CuePoints are many, small and
+// fixed in shape (CueTime, CueTrack 1, CueClusterPosition).
+func (w *Writer) cuesBytes() []byte {
+	var body []byte
+	var pt []byte
+	for _, c := range w.cues {
+		pt = pt[:0]
+		pt = appendUintEl(pt, 0xB3, uint64(c.ts)) // CueTime
+		var tp []byte
+		tp = appendUintEl(tp, 0xF7, 1)             // CueTrack
+		tp = appendUintEl(tp, 0xF1, uint64(c.pos)) // CueClusterPosition
+		pt = append(pt, 0xB7)                      // CueTrackPositions
+		pt = appendSize(pt, uint64(len(tp)), sizeLen(uint64(len(tp))))
+		pt = append(pt, tp...)
+		body = append(body, 0xBB) // CuePoint
+		body = appendSize(body, uint64(len(pt)), sizeLen(uint64(len(pt))))
+		body = append(body, pt...)
+	}
+	out := appendID(nil, IDCues)
+	out = appendSize(out, uint64(len(body)), sizeLen(uint64(len(body))))
+	return append(out, body...)
+}
+
+func appendUintEl(dst []byte, id uint32, v uint64) []byte {
+	n := 1
+	for n < 8 && v>>(8*n) != 0 {
+		n++
+	}
+	dst = appendID(dst, id)
+	dst = appendSize(dst, uint64(n), 1)
+	for i := n - 1; i >= 0; i-- {
+		dst = append(dst, byte(v>>(8*i)))
+	}
+	return dst
+}
