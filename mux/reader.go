@@ -138,6 +138,8 @@ func (r *Reader) ReadHeader() (*Header, error) {
 			if err := r.segmentChild(el); err != nil {
 				return nil, err
 			}
+		case el.Depth == 2 && el.ID == idCuePoint:
+			r.countCuePoint(el)
 		case el.Depth == 0 && el.ID == IDVoid:
 		default:
 			if el.Depth == 0 && el.ID == IDEBML && r.inSegment {
@@ -174,7 +176,7 @@ func (r *Reader) segmentChild(el Element) error {
 		r.hdr.TagsOffsets = append(r.hdr.TagsOffsets, el.Offset)
 		dec = decodeTags
 	case IDCues:
-		return r.countCues(el)
+		return r.enterCues(el)
 	default:
 		return nil
 	}
@@ -199,27 +201,24 @@ func (r *Reader) segmentChild(el Element) error {
 	return nil
 }
 
-// countCues walks a Cues element counting CuePoints, without keeping them.
-func (r *Reader) countCues(el Element) error {
+// enterCues marks the Cues element and descends into it; its CuePoints are
+// counted as the walk meets them, never kept.
+func (r *Reader) enterCues(el Element) error {
 	r.hdr.HasCues = true
 	r.hdr.CuesOffset = el.Offset
 	if el.Size == UnknownSize {
 		return formatErr(ErrCorrupt, el.Offset, "Cues has an unknown size")
 	}
-	if err := r.sc.Enter(); err != nil {
-		return err
+	return r.sc.Enter()
+}
+
+// idCuePoint is a CuePoint inside Cues.
+const idCuePoint = 0xBB
+
+func (r *Reader) countCuePoint(el Element) {
+	if p, ok := r.sc.Parent(); ok && p.ID == IDCues && el.ID == idCuePoint {
+		r.hdr.CuePoints++
 	}
-	end := el.End()
-	for r.sc.Offset() < end {
-		c, err := r.sc.Next()
-		if err != nil {
-			return err
-		}
-		if c.ID == 0xBB { // CuePoint
-			r.hdr.CuePoints++
-		}
-	}
-	return nil
 }
 
 func (r *Reader) enterCluster(el Element) error {
@@ -299,6 +298,8 @@ func (r *Reader) Next() (*Block, error) {
 			if err := r.segmentChild(el); err != nil {
 				return nil, err
 			}
+		case el.Depth == 2 && el.ID == idCuePoint:
+			r.countCuePoint(el)
 		case el.Depth == 0 && el.ID == IDEBML:
 			r.secondSeg = el.Offset
 			return nil, io.EOF
