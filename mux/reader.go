@@ -54,6 +54,7 @@ type Reader struct {
 	blk          Block
 	frameLeft    int64 // bytes of the current frame not yet consumed
 	scratch      []byte
+	lastEnd      int64 // end of the last frame whose payload was read
 	hbuf         [32]byte
 }
 
@@ -67,6 +68,10 @@ type ReaderOptions struct {
 func NewReader(r io.Reader, opts ReaderOptions) *Reader {
 	return &Reader{sc: NewScanner(r, ScanOptions{Tee: opts.Tee}), secondSeg: -1}
 }
+
+// LastFrameEnd returns the offset just past the last payload read with
+// Payload: everything before it is complete.
+func (r *Reader) LastFrameEnd() int64 { return r.lastEnd }
 
 // Scanner exposes the underlying element scanner (offsets, size).
 func (r *Reader) Scanner() *Scanner { return r.sc }
@@ -501,6 +506,7 @@ func (r *Reader) Payload(buf []byte) ([]byte, error) {
 		return nil, err
 	}
 	r.frameLeft = 0
+	r.lastEnd = b.DataOffset + b.DataSize
 	return buf, nil
 }
 
