@@ -1,0 +1,89 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// partialSuffix marks a file being written; a final name always holds a
+// complete file (docs/layout.md).
+const partialSuffix = ".partial"
+
+// outFile is an output written as NAME.partial in the target directory,
+// fsynced and renamed to NAME when complete.
+type outFile struct {
+	*os.File
+	final string
+	force bool
+	done  bool
+}
+
+// createOut starts writing final. Without force, an existing final name is
+// an error, checked now and again at commit.
+func createOut(final string, force bool) (*outFile, error) {
+	if !force {
+		if _, err := os.Lstat(final); err == nil {
+			return nil, withHint(fmt.Errorf("%s: %w", final, fs.ErrExist), "use --force to overwrite it")
+		}
+	}
+	f, err := os.OpenFile(final+partialSuffix, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &outFile{File: f, final: final, force: force}, nil
+}
+
+// commit fsyncs, closes and renames the file to its final name, then
+// fsyncs the directory.
+func (o *outFile) commit() error {
+	if o.done {
+		return errors.New("output already finished")
+	}
+	o.done = true
+	tmp := o.File.Name()
+	if err := o.File.Sync(); err != nil {
+		o.File.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := o.File.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if !o.force {
+		if _, err := os.Lstat(o.final); err == nil {
+			os.Remove(tmp)
+			return withHint(fmt.Errorf("%s: %w", o.final, fs.ErrExist), "use --force to overwrite it")
+		}
+	}
+	if err := os.Rename(tmp, o.final); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(filepath.Dir(o.final))
+}
+
+// abort closes and removes the partial file; safe to call after commit.
+func (o *outFile) abort() {
+	if o.done {
+		return
+	}
+	o.done = true
+	o.File.Close()
+	os.Remove(o.File.Name())
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
