@@ -43,7 +43,7 @@ demo: build
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
 	$(BIN) record demo --size 1280x720 --duration 20s --keyframe-interval 2s --title "reckit demo" -o $(DEMO)/demo.webm
 	$(BIN) info $(DEMO)/demo.webm
-	$(BIN) split --size 1MiB -o $(DEMO) $(DEMO)/demo.webm
+	$(BIN) split --size 2MiB -o $(DEMO) $(DEMO)/demo.webm
 	$(BIN) info --json $(DEMO)/demo-*.webm | grep -o '"path":"[^"]*","bytes":[0-9]*,"verdict":"[a-z-]*"'
 	@echo "demo: the recording and its parts are in $(DEMO)/"
 

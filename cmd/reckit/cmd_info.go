@@ -175,7 +175,7 @@ func renderInfo(w io.Writer, r *inspect.Report) error {
 		hd = "header says " + seconds(*r.HeaderDurationMS)
 	}
 	line("duration", "%s measured, %s", seconds(r.DurationMS), hd)
-	line("timestamps", "%s to %s in %d clusters", seconds(r.FirstTimestampMS), seconds(r.LastTimestampMS), r.Clusters)
+	line("timestamps", "%s to %s in %s", seconds(r.FirstTimestampMS), seconds(r.LastTimestampMS), plural(r.Clusters, "cluster"))
 	line("frames", "%d (%d key), %.2f fps, %s", r.Frames, r.Keyframes, r.FPS, bitrate(r.BitrateBPS))
 	for _, t := range r.Tracks {
 		desc := fmt.Sprintf("%s %s", t.Kind, t.Codec)
@@ -196,6 +196,9 @@ func renderInfo(w io.Writer, r *inspect.Report) error {
 		line("tag", "%s=%s", tg.Name, tg.Value)
 	}
 	for _, f := range r.Findings {
+		if f.Message == r.Reason {
+			continue // already on the first line
+		}
 		where := ""
 		if f.Offset != nil {
 			where = fmt.Sprintf(" (byte %d)", *f.Offset)
@@ -233,4 +236,11 @@ func bitrate(bps int64) string {
 		return fmt.Sprintf("%.1f kbit/s", float64(bps)/1e3)
 	}
 	return fmt.Sprintf("%d bit/s", bps)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -19,7 +19,7 @@ func TestMain(m *testing.M) {
 // entry; genwebm (fixtures made by the mux writer) comes here.
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	"exitcode": cmdExitcode,
-	// "genwebm": cmdGenwebm, // fixtures from the mux writer: genwebm FILE [options]
+	"genwebm":  cmdGenwebm, // fixtures from the mux writer: see genwebm_test.go
 }
 
 // cmdExitcode implements "exitcode N prog args...": it runs prog like exec
