@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/reckit/reckit/mux"
@@ -20,6 +21,14 @@ type ScanOptions struct {
 	// Progress, if set, is called with the bytes walked so far, at most once
 	// per Cluster.
 	Progress func(done int64)
+	// Deep adds the checks of verify --deep: timestamps monotonic per
+	// track, gaps between frames longer than MaxGap reported, the first key
+	// frame's size compared with the track header, and the header Duration
+	// compared with the measured duration (a difference is corrupt).
+	Deep bool
+	// MaxGap is the longest gap between two frames of a track that Deep
+	// accepts silently; 0 means no gap check.
+	MaxGap time.Duration
 }
 
 // Scan walks a whole file: every element header and block, VP8 frame
@@ -56,6 +65,14 @@ func Scan(ctx context.Context, path string, r io.Reader, size int64, opts ScanOp
 		}
 	}
 	finish(rep, rd)
+	if opts.Deep {
+		deepDuration(rep)
+	}
+	if strings.HasSuffix(path, ".partial") && rep.Verdict.Acceptable(false) {
+		// A part the recorder has not closed: its last Cluster may be the
+		// last one written before a crash, whatever the bytes say.
+		rep.add(Incomplete, -1, "unfinished part (.partial): the recorder did not close it; reckit repair completes it")
+	}
 	return rep, nil
 }
 
@@ -147,6 +164,14 @@ func walk(ctx context.Context, rd *mux.Reader, rep *Report, opts ScanOptions) er
 		}
 		if !st.seen || b.Timecode > st.maxTS {
 			st.maxTS = b.Timecode
+		}
+		if opts.Deep && st.seen {
+			deepCheck(rep, st, b, scale, opts.MaxGap)
+		}
+		if opts.Deep && b.HasVP8 && b.VP8.Key && st.rep.Keyframes == 1 && st.rep.Width > 0 &&
+			(b.VP8.Width != st.rep.Width || b.VP8.Height != st.rep.Height) {
+			rep.Findings = append(rep.Findings, Finding{Verdict: OK, Offset: ptr(b.DataOffset),
+				Message: fmt.Sprintf("track %d: first key frame is %dx%d, the track header says %dx%d", b.Track, b.VP8.Width, b.VP8.Height, st.rep.Width, st.rep.Height)})
 		}
 		if st.seen && b.Timecode > st.lastTS {
 			st.lastDelta = b.Timecode - st.lastTS
@@ -355,4 +380,35 @@ func codecName(id string) string {
 		return "Vorbis"
 	}
 	return id
+}
+
+func ptr(v int64) *int64 { return &v }
+
+// deepCheck is verify --deep's per-frame timestamp check: timestamps never
+// go back within a track (a laced frame shares its block's timestamp), and
+// a gap longer than maxGap is reported without changing the verdict.
+func deepCheck(rep *Report, st *trackState, b *mux.Block, scale int64, maxGap time.Duration) {
+	switch {
+	case b.Timecode < st.lastTS:
+		rep.add(Corrupt, b.Offset, fmt.Sprintf("track %d: timestamp goes back from %d ms to %d ms", b.Track, ticksMS(st.lastTS, scale), ticksMS(b.Timecode, scale)))
+	case maxGap > 0 && time.Duration((b.Timecode-st.lastTS)*scale) > maxGap:
+		rep.Findings = append(rep.Findings, Finding{Verdict: OK, Offset: ptr(b.Offset),
+			Message: fmt.Sprintf("track %d: gap of %d ms before the frame at %d ms (longer than %s)", b.Track,
+				ticksMS(b.Timecode-st.lastTS, scale), ticksMS(b.Timecode, scale), maxGap)})
+	}
+}
+
+// deepDuration makes a header Duration that disagrees with the measured
+// duration by more than one second and 1 % a corrupt finding.
+func deepDuration(rep *Report) {
+	if rep.HeaderDurationMS == nil || rep.DurationMS <= 0 || !rep.Verdict.Acceptable(true) {
+		return
+	}
+	diff := *rep.HeaderDurationMS - rep.DurationMS
+	if diff < 0 {
+		diff = -diff
+	}
+	if diff > 1000 && diff*100 > rep.DurationMS {
+		rep.add(Corrupt, -1, fmt.Sprintf("header Duration %d ms, measured %d ms", *rep.HeaderDurationMS, rep.DurationMS))
+	}
 }

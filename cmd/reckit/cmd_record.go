@@ -28,6 +28,23 @@ type recordOptions struct {
 	title       string
 	scenario    string
 	force       bool
+
+	// Recording directories (no -o).
+	dir             string
+	device          string
+	user            string
+	sessionID       string
+	monitor         string
+	note            string
+	maxPartSize     int64
+	partDuration    time.Duration
+	maxDuration     time.Duration
+	minFree         int64
+	maxFramesBehind int
+	onStart         string
+	onSplit         string
+	onWarn          string
+	onStop          string
 }
 
 func (o *recordOptions) addFlags(fs *pflag.FlagSet) {
@@ -42,12 +59,28 @@ func (o *recordOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.title, "title", "", "title written into the recording")
 	fs.Var(newEnumValue("scenario", []string{"tour", "typing", "pointer", "drag", "scroll", "switch"}, "tour", &o.scenario), "demo-scenario", "demo source: the whole tour or one activity")
 	fs.BoolVarP(&o.force, "force", "f", false, "overwrite FILE")
+
+	fs.StringVar(&o.dir, "dir", "", "without -o: create the recording directory under `DIR` (default $RECKIT_DIR, else the videos folder + /reckit)")
+	fs.StringVar(&o.device, "device", "", "device name for the manifest and names (default: the host name)")
+	fs.StringVar(&o.user, "user", "", "user for the manifest (default $USER)")
+	fs.StringVar(&o.sessionID, "session-id", "", "session id (default: random)")
+	fs.StringVar(&o.monitor, "monitor", "m0", "monitor token in part names")
+	fs.StringVar(&o.note, "note", "", "an initial note on the recording")
+	fs.Var(newSizeValue(512<<20, &o.maxPartSize), "max-part-size", "no part larger than `SIZE`: a new part starts before it")
+	fs.Var(newDurationValue(0, &o.partDuration), "part-duration", "a new part every `DUR` (default: none)")
+	fs.Var(newDurationValue(24*time.Hour, &o.maxDuration), "max-duration", "stop cleanly after `DUR`, with a warning 5 minutes before")
+	fs.Var(newSizeValue(100<<20, &o.minFree), "min-free", "refuse to start, or stop cleanly, below `SIZE` free on the recordings filesystem")
+	fs.IntVar(&o.maxFramesBehind, "max-frames-behind", 30, "live sources: drop frames (counted) when the encoder is more than `N` frames behind")
+	fs.StringVar(&o.onStart, "on-start", "", "run `CMD` (sh -c) when the recording starts")
+	fs.StringVar(&o.onSplit, "on-split", "", "run `CMD` when a part is closed and the next begins (RECKIT_PART is the closed part)")
+	fs.StringVar(&o.onWarn, "on-warn", "", "run `CMD` on a warning (5 minutes before --max-duration)")
+	fs.StringVar(&o.onStop, "on-stop", "", "run `CMD` when the recording stops")
 }
 
 func newRecordCommand(g *globals) *cobra.Command {
 	opts := &recordOptions{}
 	cmd := &cobra.Command{
-		Use:   "record SOURCE -o FILE [flags]",
+		Use:   "record SOURCE [-o FILE | --dir DIR] [flags]",
 		Short: "Capture frames, encode VP8 with reckit's own encoder, write WebM",
 		Long: longHelp(`Record SOURCE into a WebM file, encoding with reckit's pure-Go VP8
 encoder (no ffmpeg or libvpx needed). Sources:
@@ -67,15 +100,33 @@ and complete. It is written as FILE.partial and renamed when complete.
 A malformed input stops the recording with an error naming the frame;
 the frames before it are kept in a valid file (exit status 1).
 
-A resolution change in the input (a new y4m stream header) continues in
-the same file with a key frame at the new size.`),
+Without -o, record writes a recording directory (docs/layout.md) under
+--dir: parts named by UTC start time and monitor, and a manifest written
+at the start (state recording, with a lock that verify, ls and purge see)
+and updated atomically as each part closes. A new part starts at
+--max-part-size (default 512MiB; no part exceeds it), at a resolution
+change, at a frame-rate change, and every --part-duration. The recording
+stops cleanly after --max-duration (default 24h; warned 5 minutes before)
+and when free space falls below --min-free (default 100MiB: it refuses to
+start below it). SIGINT/SIGTERM finalize the part and the manifest and exit
+0; a second signal exits 130 at once. After a crash the .partial part is
+readable up to its last Cluster and reckit repair completes it.
+
+Hooks (--on-start, --on-split, --on-warn, --on-stop) run with sh -c and
+RECKIT_EVENT, RECKIT_RECORDING, RECKIT_PART, RECKIT_REASON, RECKIT_BYTES and
+RECKIT_DURATION (seconds) in their environment; a failing hook is reported,
+never stops the recording.
+
+With -o FILE, one file is written; a resolution change continues in the
+same file with a key frame at the new size.`),
 		Example: `  reckit record demo --duration 20s -o demo.webm
   ffmpeg -f lavfi -i testsrc2=s=1280x720:r=30 -t 10 -f yuv4mpegpipe - | reckit record y4m:- -o test.webm
-  reckit record raw:frames.rgba --size 1920x1080 --pix-fmt rgba --fps 15 -o screen.webm`,
+  reckit record raw:frames.rgba --size 1920x1080 --pix-fmt rgba --fps 15 -o screen.webm
+  reckit record demo --dir /srv/recordings --duration 1h --max-part-size 32MiB --on-split 'upload "$RECKIT_PART"'`,
 		Args: cobra.ExactArgs(1),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
-			if opts.output == "" {
-				return usageErrorf(cmd, "record needs -o FILE (recording directories come with the recorder)")
+			if opts.output != "" && cmd.Flags().Changed("dir") {
+				return usageErrorf(cmd, "-o and --dir exclude each other")
 			}
 			if opts.quality < 0 || opts.quality > 100 {
 				return usageErrorf(cmd, "--quality %d: want 1..100", opts.quality)
@@ -135,6 +186,12 @@ func runRecord(ctx context.Context, opts *recordOptions, g *globals, args []stri
 	if err != nil {
 		return err
 	}
+	if opts.fps > 0 && strings.HasPrefix(args[0], "y4m:") {
+		src = record.WithFPS(src, opts.fps)
+	}
+	if opts.output == "" {
+		return runRecordSession(ctx, opts, g, args[0], src, factory)
+	}
 	var out io.Writer
 	var of *outFile
 	if opts.output == "-" {
@@ -148,9 +205,6 @@ func runRecord(ctx context.Context, opts *recordOptions, g *globals, args []stri
 		}
 		defer of.abort()
 		out = of
-	}
-	if opts.fps > 0 && strings.HasPrefix(args[0], "y4m:") {
-		src = record.WithFPS(src, opts.fps)
 	}
 	host, _ := os.Hostname()
 	start := g.now().UTC()

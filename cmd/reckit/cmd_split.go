@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -205,7 +204,8 @@ func runSplit(ctx context.Context, opts *splitOptions, g *globals, args []string
 		if res.LeftOut >= 0 {
 			left = fmt.Sprintf("%d bytes from byte %d", res.LeftOut, res.LeftOutOffset)
 		}
-		return &partialError{failed: 1, total: 1, noun: "inputs", err: fmt.Errorf("%s: split %d parts, left out %s: %w", in, len(res.Parts), left, res.Stopped)}
+		return &partialError{err: res.Stopped, msg: fmt.Sprintf("%s: wrote %d parts with every complete frame; left out %s: %v",
+			in, len(res.Parts), left, res.Stopped)}
 	}
 	for _, p := range res.Parts {
 		g.notef("wrote %s", p.Name)
@@ -231,4 +231,3 @@ func renderParts(g *globals, parts []mux.PartInfo) error {
 	return t.render()
 }
 
-var _ = errors.New

@@ -36,9 +36,13 @@ type partialError struct {
 	total  int
 	noun   string // plural noun for the items, e.g. "files"; "items" if empty
 	err    error
+	msg    string // when set, the whole message (e.g. split of a cut input)
 }
 
 func (e *partialError) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
 	noun := e.noun
 	if noun == "" {
 		noun = "items"

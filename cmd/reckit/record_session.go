@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/reckit/reckit/record"
+)
+
+// sessionRecord is record's JSON output for a recording directory.
+type sessionRecord struct {
+	Type       string `json:"type"` // "recording"
+	Path       string `json:"path"`
+	Parts      int    `json:"parts"`
+	Frames     int64  `json:"frames"`
+	Dropped    int64  `json:"dropped_frames"`
+	Bytes      int64  `json:"bytes"`
+	DurationMS int64  `json:"duration_ms"`
+	StopReason string `json:"stop_reason"`
+}
+
+// hookRunner runs hook commands in the background and waits for them at
+// the end, so that a slow upload never stalls the recording and no
+// goroutine outlives the command.
+type hookRunner struct {
+	g    *globals
+	cmds map[string]string // event kind -> command
+	wg   sync.WaitGroup
+}
+
+func (h *hookRunner) run(e record.Event) {
+	cmd := h.cmds[e.Kind]
+	if cmd == "" {
+		return
+	}
+	env := append(os.Environ(),
+		"RECKIT_EVENT="+e.Kind, "RECKIT_RECORDING="+e.Recording, "RECKIT_PART="+e.Part,
+		"RECKIT_REASON="+e.Reason, fmt.Sprintf("RECKIT_BYTES=%d", e.Bytes),
+		fmt.Sprintf("RECKIT_DURATION=%.3f", e.Duration.Seconds()))
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		c := exec.Command("sh", "-c", cmd)
+		c.Env = env
+		out, err := c.CombinedOutput()
+		if err != nil {
+			msg := strings.TrimSpace(string(out))
+			if len(msg) > 200 {
+				msg = msg[len(msg)-200:]
+			}
+			h.g.warnf("--on-%s hook failed: %v: %s", e.Kind, err, msg)
+		}
+	}()
+}
+
+func runRecordSession(ctx context.Context, opts *recordOptions, g *globals, spec string, src record.Source, factory record.EncoderFactory) error {
+	root := opts.dir
+	if root == "" {
+		d, err := defaultRecordingsDir()
+		if err != nil {
+			return err
+		}
+		root = d
+	}
+	if err := os.MkdirAll(root, 0o750); err != nil {
+		return err
+	}
+	device := opts.device
+	if device == "" {
+		device, _ = os.Hostname()
+	}
+	user := opts.user
+	if user == "" {
+		user = os.Getenv("USER")
+	}
+	sid := opts.sessionID
+	if sid == "" {
+		b := make([]byte, 8)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		sid = hex.EncodeToString(b)
+	}
+	hooks := &hookRunner{g: g, cmds: map[string]string{"start": opts.onStart, "split": opts.onSplit, "warn": opts.onWarn, "stop": opts.onStop}}
+	defer hooks.wg.Wait()
+	bar := newProgress(g, "record", -1, false)
+	realtime := strings.HasPrefix(spec, "vnc") || strings.HasPrefix(spec, "x11:")
+	res, err := record.RecordSession(ctx, src, record.SessionOptions{
+		Root: root, Device: device, User: user, SessionID: sid, Monitor: opts.monitor, Title: opts.title,
+		Note: opts.note, Source: spec, Recorder: "reckit " + versionString(), Start: g.now().UTC(), Now: g.now,
+		Encoder: factory, Quality: opts.quality, KeyframeInterval: opts.keyInterval,
+		MaxPartSize: opts.maxPartSize, PartDuration: opts.partDuration, MaxDuration: opts.maxDuration,
+		MinFree: opts.minFree, Realtime: realtime, MaxFramesBehind: opts.maxFramesBehind,
+		Events: func(e record.Event) {
+			if e.Kind == "warn" {
+				g.warnf("%s", e.Message)
+			}
+			hooks.run(e)
+		},
+		Progress: func(p record.SessionProgress) {
+			bar.update(p.Frames, -1)
+		},
+	})
+	bar.done()
+	if res == nil {
+		if errors.Is(err, record.ErrLowSpace) {
+			return withHint(err, "free some space (reckit purge) or lower --min-free")
+		}
+		return err
+	}
+	reason := ""
+	parts := 0
+	if res.Manifest != nil {
+		reason, parts = res.Manifest.StopReason, len(res.Manifest.Parts)
+	}
+	if g.json {
+		if jerr := newJSONL(g.io.Out).encode(sessionRecord{Type: "recording", Path: res.Dir, Parts: parts, Frames: res.Frames,
+			Dropped: res.Dropped, Bytes: res.Bytes, DurationMS: res.Duration.Milliseconds(), StopReason: reason}); jerr != nil {
+			return jerr
+		}
+	} else {
+		g.notef("wrote %s: %d parts, %d frames (%d dropped), %s, %s (%s)", res.Dir, parts, res.Frames, res.Dropped,
+			formatClock(res.Duration.Round(time.Millisecond)), humanBytes(res.Bytes), reason)
+	}
+	if err != nil {
+		if errors.Is(err, record.ErrLowSpace) {
+			return withHint(fmt.Errorf("%w (the recording is complete up to here: %s)", err, res.Dir), "free some space (reckit purge) or lower --min-free")
+		}
+		return fmt.Errorf("%w (the recording is complete up to here: %s)", err, res.Dir)
+	}
+	return nil
+}
