@@ -238,7 +238,7 @@ func (s *session) run(ctx context.Context) (string, error) {
 		firstPTS  time.Duration = -1
 		lastKey   time.Duration
 		lastPTS   time.Duration = -1
-		wallStart = s.opts.Now()
+		wallStart               = s.opts.Now()
 	)
 	for {
 		if ctx.Err() != nil {

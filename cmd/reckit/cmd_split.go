@@ -230,4 +230,3 @@ func renderParts(g *globals, parts []mux.PartInfo) error {
 	}
 	return t.render()
 }
-
