@@ -6,7 +6,7 @@ FUZZTIME ?= 30s
 BIN := bin/reckit
 DEMO := demo-recordings
 
-.PHONY: all build test bench fuzz docs demo lint clean
+.PHONY: all build test test-crash bench fuzz docs demo lint clean
 
 all: build
 
@@ -18,6 +18,11 @@ build:
 test:
 	scripts/install-peers
 	$(GO) test -race ./...
+
+## test-crash: kill a running recorder with SIGKILL at 50 random moments and
+## check every manifest parses and every part is ok or repairable
+test-crash:
+	RECKIT_CRASH_TRIALS=$${RECKIT_CRASH_TRIALS:-50} $(GO) test -run '^TestCrashTrials$$' -count=1 -v ./record/ | grep -E '^(---|ok|FAIL)|trial'
 
 ## bench: every benchmark (scripts/bench-*.sh will join later)
 bench:
