@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/reckit/reckit/mux"
@@ -122,16 +121,6 @@ func (o *SessionOptions) defaults() {
 	if o.Monitor == "" {
 		o.Monitor = "m0"
 	}
-}
-
-// FreeSpace returns the bytes available to unprivileged users on the
-// filesystem holding dir.
-func FreeSpace(dir string) (int64, error) {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		return 0, fmt.Errorf("record: free space of %s: %w", dir, err)
-	}
-	return int64(st.Bavail) * int64(st.Bsize), nil
 }
 
 // part is the part being written.
