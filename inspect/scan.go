@@ -196,7 +196,7 @@ func walk(ctx context.Context, rd *mux.Reader, rep *Report, opts ScanOptions) er
 			}
 			var fe *mux.FormatError
 			if errors.As(err, &fe) {
-				if pending != nil && errors.Is(err, mux.ErrTruncated) && fe.Offset >= pending.DataOffset+pending.DataSize {
+				if pending != nil && fe.Offset >= pending.DataOffset+pending.DataSize {
 					commit()
 				}
 				pending = nil

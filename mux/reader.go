@@ -250,6 +250,9 @@ func (r *Reader) Next() (*Block, error) {
 	if r.frameLeft > 0 && r.laceI+1 < r.laceN {
 		// Another frame of this laced block follows: read past this one.
 		if _, err := io.CopyN(io.Discard, r.sc, r.frameLeft); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, formatErr(ErrCorrupt, r.blk.DataOffset, "lace sizes overrun the block")
+			}
 			return nil, err
 		}
 	}
@@ -408,6 +411,9 @@ func (r *Reader) readLacing(el Element, kind byte, payload int64) error {
 					break
 				}
 			}
+			if sz > payload-used-sum {
+				return formatErr(ErrCorrupt, el.Offset, "Xiph lace sizes overrun %s", IDName(el.ID))
+			}
 			r.lace[i] = sz
 			sum += sz
 		}
@@ -437,8 +443,8 @@ func (r *Reader) readLacing(el Element, kind byte, payload int64) error {
 			} else {
 				sz = prev + (int64(v) - (int64(1)<<(7*l-1) - 1)) // signed difference
 			}
-			if sz < 0 {
-				return formatErr(ErrCorrupt, el.Offset, "negative EBML lace size in %s", IDName(el.ID))
+			if sz < 0 || sz > payload-used-sum {
+				return formatErr(ErrCorrupt, el.Offset, "EBML lace size %d does not fit %s", sz, IDName(el.ID))
 			}
 			r.lace[i], prev = sz, sz
 			sum += sz

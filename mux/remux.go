@@ -260,16 +260,28 @@ func (g *gop) payload(i int, buf []byte) ([]byte, error) {
 // outBytes bounds what the interval adds to a part: payloads, block
 // headers, and a Cluster header for every Cluster it may open.
 func (g *gop) outBytes(clusterDur time.Duration, clusterBytes int) int64 {
-	n := g.bytes
-	for _, f := range g.frames {
-		n += int64(BlockOverhead(int(f.size)))
+	// Replay the Writer's Cluster rule (writer.go, WriteFrame) over the
+	// interval: the first frame is a key frame and opens a Cluster.
+	var n, cbuf int64
+	var cTS int64
+	closeCluster := func() {
+		if cbuf > 0 {
+			n += 4 + int64(sizeLen(uint64(cbuf)))
+		}
 	}
-	clusters := int64(2)
-	if len(g.frames) > 0 {
-		span := g.frames[len(g.frames)-1].ts - g.frames[0].ts
-		clusters += int64(span/clusterDur) + g.bytes/int64(clusterBytes)
+	for i, f := range g.frames {
+		t := f.ts.Milliseconds()
+		block := f.size + int64(BlockOverhead(int(f.size)))
+		if i == 0 || t-cTS >= clusterDur.Milliseconds() || t-cTS > 32767 || cbuf-10+f.size > int64(clusterBytes) {
+			closeCluster()
+			cTS, cbuf = t, 10 // the Timestamp element
+			n += 10
+		}
+		cbuf += block
+		n += block
 	}
-	return n + clusters*ClusterOverhead + 2*cueBytes
+	closeCluster()
+	return n + 2*cueBytes
 }
 
 // splitter carries the state of one Split.
@@ -344,6 +356,13 @@ func Split(ctx context.Context, src *Source, opts SplitOptions, sink PartSink) (
 	}
 	if err := sp.closePart(nil); err != nil {
 		return sp.abort(err)
+	}
+	if len(sp.res.Parts) == 0 {
+		// Nothing to split is a failure, not a partial success.
+		if stop == nil {
+			stop = ErrCorrupt
+		}
+		return sp.res, fmt.Errorf("%s: no complete key frame to split: %w", src.Name, stop)
 	}
 	if stop != nil {
 		var fe *FormatError
@@ -527,12 +546,20 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 	// Pass 1: headers only, to check codecs and order before writing.
 	heads := make([]*Header, n)
 	names := make([]string, n)
+	var start0 time.Duration // the first part's first timestamp
 	for i := 0; i < n; i++ {
 		r, c, name, err := open(i)
 		if err != nil {
 			return nil, err
 		}
 		s, err := OpenSource(name, r)
+		if err == nil && i == 0 {
+			// The joined file starts at the first part's first frame, so
+			// its DateUTC (the time of timestamp 0) moves by as much.
+			if f, ferr := s.NextFrame(nil); ferr == nil {
+				start0 = f.TS
+			}
+		}
 		c.Close()
 		if err != nil {
 			return nil, err
@@ -558,6 +585,9 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 		if t, _ := heads[i].VideoTrack(); time.Duration(t.DefaultDuration) != wo.FrameDuration {
 			wo.FrameDuration = 0 // variable: measured from the timestamps
 		}
+	}
+	if !wo.DateUTC.IsZero() {
+		wo.DateUTC = wo.DateUTC.Add(start0)
 	}
 	w, err := NewWriter(out, wo)
 	if err != nil {
@@ -607,7 +637,8 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 				}
 				offset = end - firstTS
 				if opts.ByTime && i > 0 && !s.Header.Info.DateUTC.IsZero() && !first.Info.DateUTC.IsZero() {
-					offset = s.Header.Info.DateUTC.Sub(first.Info.DateUTC) - firstTS
+					// DateUTC is the time of each part's timestamp 0.
+					offset = s.Header.Info.DateUTC.Sub(first.Info.DateUTC) - start0
 					if offset+firstTS < end && opts.Warn != nil {
 						opts.Warn(fmt.Sprintf("%s starts %v before the previous part ends: placed right after it", name, end-(offset+firstTS)))
 					}
@@ -744,7 +775,11 @@ func Repair(ctx context.Context, src *Source, out io.Writer) (*RepairResult, err
 		}
 	}
 	if w == nil {
-		return nil, fmt.Errorf("%s: no complete key frame to keep: %w", src.Name, ErrCorrupt)
+		why := ErrCorrupt
+		if res.Problem != nil {
+			why = res.Problem
+		}
+		return nil, fmt.Errorf("%s: no complete key frame to keep: %w", src.Name, why)
 	}
 	if err := w.Close(); err != nil {
 		return nil, err

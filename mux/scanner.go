@@ -227,14 +227,13 @@ func (s *Scanner) Next() (Element, error) {
 		return Element{}, err
 	}
 	pos := s.in.off
-	// Close known-size elements that end here.
-	for len(s.stack) > 0 {
-		top := s.stack[len(s.stack)-1]
-		if top.end >= 0 && pos >= top.end {
-			s.stack = s.stack[:len(s.stack)-1]
-			continue
+	// Close the elements that end here: a known-size element at its end,
+	// and with it every unknown-size element inside it (RFC 8794 section
+	// 6.2: an unknown-size element also ends with its known-size parent).
+	for i := len(s.stack) - 1; i >= 0; i-- {
+		if e := s.stack[i].end; e >= 0 && pos >= e {
+			s.stack = s.stack[:i]
 		}
-		break
 	}
 	if s.in.atEOF() {
 		if e := s.in.ioErr(); e != nil {
@@ -284,16 +283,15 @@ func (s *Scanner) Next() (Element, error) {
 	if len(s.stack) == 0 && id != IDEBML && id != IDSegment && id != IDVoid {
 		return Element{}, s.fail(s.garbage(pos, "unexpected %s at the top level", IDName(id)))
 	}
-	if len(s.stack) > 0 {
-		top := s.stack[len(s.stack)-1]
-		if top.end >= 0 {
-			if size == UnknownSize {
-				return Element{}, s.fail(formatErr(ErrCorrupt, pos, "unknown-size %s inside %s of known size",
-					IDName(id), IDName(top.el.ID)))
-			}
-			if el.End() > top.end {
-				return Element{}, s.fail(formatErr(ErrCorrupt, pos, "%s of %d bytes overruns its parent %s (ends at byte %d)",
-					IDName(id), size, IDName(top.el.ID), top.end))
+	// A known size must fit in the nearest ancestor of known size.
+	if size != UnknownSize {
+		for i := len(s.stack) - 1; i >= 0; i-- {
+			if a := s.stack[i]; a.end >= 0 {
+				if el.End() > a.end {
+					return Element{}, s.fail(formatErr(ErrCorrupt, pos, "%s of %d bytes overruns its parent %s (ends at byte %d)",
+						IDName(id), size, IDName(a.el.ID), a.end))
+				}
+				break
 			}
 		}
 	}

@@ -34,6 +34,12 @@ func parseID(b []byte) (id uint32, n int, err error) {
 	for i := 0; i < n; i++ {
 		id = id<<8 | uint32(b[i])
 	}
+	// RFC 8794 section 5: the value bits of an ID are neither all zeros
+	// nor all ones.
+	marker := uint32(1) << (8*n - n)
+	if v := id &^ marker; v == 0 || v == marker-1 {
+		return 0, n, errVint
+	}
 	return id, n, nil
 }
 

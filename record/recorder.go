@@ -93,6 +93,9 @@ func Record(ctx context.Context, src Source, out io.Writer, opts RecordOptions) 
 			return st, errors.New("record: no frame to record")
 		}
 		if err := w.Close(); err != nil {
+			if srcErr != nil {
+				return st, fmt.Errorf("%w (and finalizing failed: %v)", srcErr, err)
+			}
 			return st, err
 		}
 		st.Bytes = w.Size()
@@ -126,7 +129,8 @@ func Record(ctx context.Context, src Source, out io.Writer, opts RecordOptions) 
 			}
 			enc, err = opts.Encoder(b.Dx(), b.Dy(), opts.Quality)
 			if err != nil {
-				return st, err
+				srcErr = fmt.Errorf("record: frame %d: %w", st.Frames, err)
+				return finish("error")
 			}
 			encW, encH, force = b.Dx(), b.Dy(), true
 		}
@@ -152,7 +156,8 @@ func Record(ctx context.Context, src Source, out io.Writer, opts RecordOptions) 
 			return finish("error")
 		}
 		if err := w.WriteFrame(pts, key, data); err != nil {
-			return st, err
+			srcErr = err
+			return finish("error")
 		}
 		lastPTS = pts
 		if key {

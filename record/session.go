@@ -139,6 +139,7 @@ type part struct {
 	reason    string
 	frames    int64
 	dropped   int64
+	maxFrame  int // largest frame in this part
 }
 
 type session struct {
@@ -153,7 +154,7 @@ type session struct {
 	frames   int64
 	dropped  int64
 	media    time.Duration
-	maxFrame int
+	prevMax  int // largest frame of the previous part
 	warned   bool
 	lastFree time.Time
 }
@@ -297,11 +298,13 @@ func (s *session) run(ctx context.Context) (string, error) {
 		if err != nil {
 			return layout.StopError, fmt.Errorf("record: encode frame %d: %w", s.frames, err)
 		}
-		if !key && s.cur.w.Size()+int64(mux.BlockOverhead(len(data))+mux.ClusterOverhead)+s.cur.w.CloseOverhead() > s.opts.MaxPartSize {
-			// An inter frame larger than the margin: encode it again as a
-			// key frame and start the next part with it.
-			if data, key, err = enc.Encode(f.Img, nil, true); err != nil {
-				return layout.StopError, fmt.Errorf("record: encode frame %d: %w", s.frames, err)
+		if reason == "" && s.cur.w.Size()+int64(len(data)+mux.BlockOverhead(len(data))+mux.ClusterOverhead)+s.cur.w.CloseOverhead() > s.opts.MaxPartSize {
+			// A frame larger than the margin: it opens the next part, as a
+			// key frame (an inter frame is encoded again).
+			if !key {
+				if data, key, err = enc.Encode(f.Img, nil, true); err != nil {
+					return layout.StopError, fmt.Errorf("record: encode frame %d: %w", s.frames, err)
+				}
 			}
 			reason = layout.SplitSize
 		}
@@ -317,8 +320,8 @@ func (s *session) run(ctx context.Context) (string, error) {
 		if err := s.cur.w.WriteFrame(pts, key, data); err != nil {
 			return layout.StopError, err
 		}
-		if len(data) > s.maxFrame {
-			s.maxFrame = len(data)
+		if len(data) > s.cur.maxFrame {
+			s.cur.maxFrame = len(data)
 		}
 		lastPTS = pts
 		if key {
@@ -341,9 +344,10 @@ func frameDur(fps float64) time.Duration {
 }
 
 // margin is the room kept below MaxPartSize for the next frame: twice the
-// largest frame seen, at least 64 KiB.
+// largest frame of this part and the previous one, at least 64 KiB. (A
+// frame that still does not fit opens the next part.)
 func (s *session) margin() int64 {
-	m := int64(2*s.maxFrame) + int64(mux.ClusterOverhead)
+	m := int64(2*max(s.cur.maxFrame, s.prevMax)) + int64(mux.ClusterOverhead)
 	if m < 64<<10 {
 		m = 64 << 10
 	}
@@ -396,6 +400,7 @@ func (s *session) newPart(reason string, t time.Duration, w, h int, fps float64)
 func (s *session) closePart(split bool) error {
 	p := s.cur
 	s.cur = nil
+	s.prevMax = p.maxFrame
 	if err := p.w.Close(); err != nil {
 		p.file.Close()
 		return err
