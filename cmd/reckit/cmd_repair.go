@@ -189,7 +189,10 @@ func repairOne(ctx context.Context, opts *repairOptions, g *globals, path string
 	if _, err := of.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	after, err := inspect.Scan(ctx, of.Name(), io.NewSectionReader(of.File, 0, res.Bytes), res.Bytes, inspect.ScanOptions{})
+	// Scanned under a name without .partial: inspect reports any NAME.partial
+	// as an unfinished part by its name alone, and this one is only unfinished
+	// until the commit below (the target itself may be a recorder's .partial).
+	after, err := inspect.Scan(ctx, strings.TrimSuffix(target, partialSuffix), io.NewSectionReader(of.File, 0, res.Bytes), res.Bytes, inspect.ScanOptions{})
 	if err != nil {
 		return nil, err
 	}
