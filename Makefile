@@ -6,7 +6,7 @@ FUZZTIME ?= 30s
 BIN := bin/reckit
 DEMO := demo-recordings
 
-.PHONY: all build test test-crash bench fuzz docs demo lint clean
+.PHONY: all build test test-crash bench bench-vp8 fuzz docs demo lint clean
 
 all: build
 
@@ -18,11 +18,19 @@ build:
 test:
 	scripts/install-peers
 	$(GO) test -race ./...
+	$(GO) vet -tags libvpx ./cmd/reckit ./record/libvpx/ ./record/vp8bench/...
+	$(GO) test -race -tags libvpx ./record/libvpx/ ./record/vp8bench/...
 
 ## test-crash: kill a running recorder with SIGKILL at 50 random moments and
 ## check every manifest parses and every part is ok or repairable
 test-crash:
 	RECKIT_CRASH_TRIALS=$${RECKIT_CRASH_TRIALS:-50} $(GO) test -run '^TestCrashTrials$$' -count=1 -v ./record/ | grep -E '^(---|ok|FAIL)|trial'
+
+## bench-vp8: reckit's VP8 encoder against libvpx at matched PSNR (1080p demo
+## scenarios and testsrc2); a Markdown table on stdout
+bench-vp8:
+	scripts/install-peers
+	scripts/bench-vp8.sh
 
 ## bench: every benchmark (scripts/bench-*.sh will join later)
 bench:

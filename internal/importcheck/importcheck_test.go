@@ -41,9 +41,16 @@ var rules = []rule{
 	{pkg: "inspect", allow: []string{"mux", "record/layout"}},
 	{pkg: "internal/importcheck"},
 	{pkg: "internal/testmedia", testOnly: true},
+	{pkg: "internal/testx", testOnly: true},
 	{pkg: "mux", allow: []string{"github.com/at-wat/ebml-go"}},
 	{pkg: "record", allow: []string{"mux", "record/...", "github.com/jezek/xgb", "golang.org/x/sys/unix"}},
 	{pkg: "record/layout"},
+	// record/libvpx imports "C" only behind the libvpx build tag, which a
+	// default go list never sees.
+	{pkg: "record/libvpx", allow: []string{"record", "record/vp8enc"}},
+	{pkg: "record/rfb"},
+	{pkg: "record/vp8bench", allow: []string{"record", "record/vp8enc"}},
+	{pkg: "record/vp8bench/cmd/vp8bench", cli: true},
 	{pkg: "record/vp8enc"},
 	{pkg: "retention", allow: []string{"record/layout"}},
 }
