@@ -9,6 +9,7 @@ package record
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"image"
@@ -111,6 +112,12 @@ type SourceOptions struct {
 	// Frames, if positive, ends every source with io.EOF after that many
 	// frames (the demo otherwise runs forever).
 	Frames int
+	// Password: vnc only: the VNC Authentication password (nil: none).
+	Password []byte
+	// HideCursor: vnc only: record without the mouse cursor.
+	HideCursor bool
+	// TLSConfig: vnc only: enables VeNCrypt X509None and X509Vnc.
+	TLSConfig *tls.Config
 }
 
 // OpenerFunc opens a source for the part of a spec after "scheme:".

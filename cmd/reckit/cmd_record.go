@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/reckit/reckit/mux"
 	"github.com/reckit/reckit/record"
+	"github.com/reckit/reckit/record/rfb"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -28,6 +30,10 @@ type recordOptions struct {
 	title       string
 	scenario    string
 	force       bool
+
+	// vnc sources.
+	passwordFile string
+	cursor       bool
 
 	// Recording directories (no -o).
 	dir             string
@@ -57,6 +63,8 @@ func (o *recordOptions) addFlags(fs *pflag.FlagSet) {
 	fs.Var(newEnumValue("format", []string{"rgba", "bgra", "rgb24"}, "rgba", &o.pixFmt), "pix-fmt", "raw pixel format: rgba, bgra or rgb24")
 	fs.Var(newEnumValue("encoder", encoderNames(), "pure-go", &o.encoder), "encoder", "VP8 encoder: "+strings.Join(encoderNames(), " or "))
 	fs.StringVar(&o.title, "title", "", "title written into the recording")
+	fs.StringVar(&o.passwordFile, "password-file", "", "vnc: read the VNC password from the first line of `FILE` (else $RECKIT_VNC_PASSWORD)")
+	fs.BoolVar(&o.cursor, "cursor", true, "vnc: record the mouse cursor (--cursor=false leaves it out)")
 	fs.Var(newEnumValue("scenario", []string{"tour", "typing", "pointer", "drag", "scroll", "switch"}, "tour", &o.scenario), "demo-scenario", "demo source: the whole tour or one activity")
 	fs.BoolVarP(&o.force, "force", "f", false, "overwrite FILE")
 
@@ -93,6 +101,15 @@ encoder (no ffmpeg or libvpx needed). Sources:
                   record y4m:- -o out.webm
     raw:PATH      raw frames with --size WxH --pix-fmt rgba|bgra|rgb24
                   --fps N; raw:- reads stdin
+    vnc://HOST[:PORT]
+                  a VNC server (RFB 3.3 to 3.8; port 5900, a port under
+                  100 is a display number); security None, VNC password
+                  (--password-file or $RECKIT_VNC_PASSWORD, never argv);
+                  every encoding decoded; an idle screen repeats frames
+                  at --fps (default 15); a desktop resize continues at the
+                  new size
+    vnc+unix:///PATH
+                  a VNC server's unix socket (Xvnc -rfbunixpath)
 
 The recording ends at the end of input, after --duration of media time,
 or on SIGINT/SIGTERM; in every case the file is finalized (Duration, Cues)
@@ -171,6 +188,12 @@ type recordRecord struct {
 
 func runRecord(ctx context.Context, opts *recordOptions, g *globals, args []string) error {
 	so := record.SourceOptions{Stdin: g.io.In, PixFmt: opts.pixFmt, FPS: opts.fps}
+	so.HideCursor = !opts.cursor
+	if pw, err := vncPassword(opts.passwordFile); err != nil {
+		return err
+	} else {
+		so.Password = pw
+	}
 	if opts.scenario != "tour" {
 		so.Scenario = opts.scenario
 	}
@@ -178,6 +201,9 @@ func runRecord(ctx context.Context, opts *recordOptions, g *globals, args []stri
 		so.Width, so.Height, _ = parseWxH(opts.size)
 	}
 	src, err := record.OpenSource(args[0], so)
+	if errors.Is(err, rfb.ErrAuth) {
+		return withHint(err, "give the VNC password with --password-file FILE or $RECKIT_VNC_PASSWORD")
+	}
 	if err != nil {
 		return err
 	}
@@ -237,4 +263,21 @@ func runRecord(ctx context.Context, opts *recordOptions, g *globals, args []stri
 			formatClock(st.Duration), humanBytes(st.Bytes), st.StopReason)
 	}
 	return nil
+}
+
+// vncPassword reads the VNC password from the first line of file, else
+// from $RECKIT_VNC_PASSWORD; nil when neither is set. Never from argv.
+func vncPassword(file string) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--password-file: %w", err)
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		return []byte(strings.TrimSuffix(line, "\r")), nil
+	}
+	if pw, ok := os.LookupEnv("RECKIT_VNC_PASSWORD"); ok {
+		return []byte(pw), nil
+	}
+	return nil, nil
 }

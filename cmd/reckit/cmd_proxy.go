@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/reckit/reckit/mux"
+	"github.com/reckit/reckit/record"
+	"github.com/reckit/reckit/record/rfb"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// proxyOptions are the flags of reckit proxy.
+type proxyOptions struct {
+	listen      string
+	target      string
+	dir         string
+	fps         float64
+	quality     int
+	keyInterval time.Duration
+	encoder     string
+	cursor      bool
+}
+
+func (o *proxyOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:5900", "accept viewers on `ADDR` (host:port, or a unix socket path)")
+	fs.StringVar(&o.target, "target", "", "the VNC server, `HOST:PORT` or a unix socket path")
+	fs.StringVar(&o.dir, "dir", "", "write one recording per viewer connection into `DIR`")
+	fs.Float64Var(&o.fps, "fps", 15, "frames per second of the recordings")
+	fs.IntVar(&o.quality, "quality", 0, "encoder quality 1..100, higher is better (default 80)")
+	fs.Var(newDurationValue(10*time.Second, &o.keyInterval), "keyframe-interval", "a key frame at least every `DUR`")
+	fs.Var(newEnumValue("encoder", encoderNames(), "pure-go", &o.encoder), "encoder", "VP8 encoder: "+strings.Join(encoderNames(), " or "))
+	fs.BoolVar(&o.cursor, "cursor", true, "draw the viewer's cursor into the recordings (--cursor=false leaves it out)")
+}
+
+func newProxyCommand(g *globals) *cobra.Command {
+	opts := &proxyOptions{}
+	cmd := &cobra.Command{
+		Use:   "proxy --listen ADDR --target HOST:PORT --dir DIR [flags]",
+		Short: "Relay VNC viewers to a server and record every session",
+		Long: longHelp(`Relay VNC (RFB) viewers to one server and record every session that
+passes through, one WebM per viewer connection in DIR, named by the UTC
+start time and the viewer's address (20260102T150405Z-127.0.0.1_40512.webm,
+written as .partial and renamed when complete).
+
+The proxy never needs the password: VNC Authentication passes through
+untouched. It offers viewers only what it can relay (security None and
+VNC Authentication), rewrites every SetEncodings a viewer sends to the
+encodings it decodes (Raw, CopyRect, RRE, Hextile, Zlib, ZRLE, Tight and
+the Cursor, DesktopSize, ExtendedDesktopSize, LastRect pseudo-encodings),
+follows the viewer's SetPixelFormat and forwards input untouched. A
+session the proxy cannot decode is ended rather than relayed unrecorded.
+
+A viewer or server that disconnects ends that recording cleanly (a
+finalized file); the proxy keeps serving others. SIGINT/SIGTERM stop
+accepting, finalize every open recording and exit 0. With --json, one
+line per finished recording.`),
+		Example: `  reckit proxy --listen 0.0.0.0:5900 --target 10.0.0.5:5900 --dir /srv/recordings
+  xtigervncviewer localhost::5900`,
+		Args: cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			if opts.target == "" || opts.dir == "" {
+				return usageErrorf(cmd, "proxy needs --target HOST:PORT and --dir DIR")
+			}
+			if opts.quality < 0 || opts.quality > 100 {
+				return usageErrorf(cmd, "--quality %d: want 1..100", opts.quality)
+			}
+			if opts.fps <= 0 || opts.fps > 1000 {
+				return usageErrorf(cmd, "--fps %g: want 0 < fps <= 1000", opts.fps)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runProxy(cmd.Context(), opts, g, args)
+		},
+	}
+	opts.addFlags(cmd.Flags())
+	return cmd
+}
+
+// proxyRecord is proxy's JSON output, one per finished recording.
+type proxyRecord struct {
+	Type   string `json:"type"` // "recording"
+	Path   string `json:"path"`
+	Viewer string `json:"viewer"`
+	Target string `json:"target"`
+	Start  string `json:"start"`
+	End    string `json:"end"`
+	record.Stats
+}
+
+// network returns "unix" for a path, else "tcp".
+func network(addr string) string {
+	if strings.Contains(addr, "/") {
+		return "unix"
+	}
+	return "tcp"
+}
+
+func runProxy(ctx context.Context, opts *proxyOptions, g *globals, _ []string) error {
+	if fi, err := os.Stat(opts.dir); err != nil {
+		return err
+	} else if !fi.IsDir() {
+		return fmt.Errorf("--dir %s: not a directory", opts.dir)
+	}
+	factory, err := encoderFactory(opts.encoder)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen(network(opts.listen), opts.listen)
+	if err != nil {
+		return err
+	}
+	g.notef("proxy: listening on %s, relaying to %s, recording into %s", ln.Addr(), opts.target, opts.dir)
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	var (
+		wg    sync.WaitGroup
+		outMu sync.Mutex
+		jsonl = newJSONL(g.io.Out)
+	)
+	for {
+		vc, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				break
+			}
+			g.warnf("proxy: accept: %v", err)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec, err := proxySession(ctx, opts, g, factory, vc)
+			outMu.Lock()
+			defer outMu.Unlock()
+			if err != nil {
+				g.warnf("proxy: viewer %s: %v", vc.RemoteAddr(), err)
+			}
+			if rec == nil {
+				return
+			}
+			if g.json {
+				jsonl.encode(rec)
+				return
+			}
+			g.notef("wrote %s: viewer %s, %d frames, %dx%d, %s (%s)", rec.Path, rec.Viewer, rec.Frames, rec.Width, rec.Height,
+				humanBytes(rec.Bytes), rec.StopReason)
+		}()
+	}
+	ln.Close()
+	wg.Wait()
+	return nil
+}
+
+// viewerName makes a file-name part of a viewer address.
+func viewerName(addr net.Addr) string {
+	s := addr.String()
+	if s == "" || s == "@" {
+		return "local"
+	}
+	r := strings.NewReplacer(":", "_", "[", "", "]", "", "/", "_", "@", "")
+	return r.Replace(s)
+}
+
+// proxySession relays and records one viewer connection. It returns the
+// recording made, if any.
+func proxySession(ctx context.Context, opts *proxyOptions, g *globals, factory record.EncoderFactory, vc net.Conn) (*proxyRecord, error) {
+	start := g.now().UTC()
+	d := net.Dialer{Timeout: 10 * time.Second}
+	sc, err := d.DialContext(ctx, network(opts.target), opts.target)
+	if err != nil {
+		vc.Close()
+		return nil, err
+	}
+	p := rfb.NewProxySession(vc, sc)
+	stop := context.AfterFunc(ctx, func() { p.Close() })
+	deadline := time.Now().Add(60 * time.Second)
+	vc.SetDeadline(deadline)
+	sc.SetDeadline(deadline)
+	err = p.Handshake()
+	stop()
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	vc.SetDeadline(time.Time{})
+	sc.SetDeadline(time.Time{})
+	viewer := vc.RemoteAddr().String()
+	src, err := record.NewVNCProxySource(p, "vnc-proxy:"+opts.target, record.SourceOptions{FPS: opts.fps, HideCursor: !opts.cursor})
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	defer src.Close()
+	of, path, err := createSessionFile(opts.dir, start.Format("20060102T150405Z")+"-"+viewerName(vc.RemoteAddr()))
+	if err != nil {
+		return nil, err
+	}
+	defer of.abort()
+	host, _ := os.Hostname()
+	st, rerr := record.Record(ctx, src, of, record.RecordOptions{
+		Encoder: factory, Quality: opts.quality, KeyframeInterval: opts.keyInterval,
+		Start: start, Title: "VNC session of " + viewer + " to " + opts.target,
+		Tags: []mux.SimpleTag{{Name: mux.TagSource, Value: "vnc-proxy:" + opts.target}, {Name: mux.TagDevice, Value: host},
+			{Name: "RECKIT_VIEWER", Value: viewer}},
+	})
+	src.Close()
+	if st.Frames == 0 {
+		return nil, rerr
+	}
+	if err := of.commit(); err != nil {
+		return nil, err
+	}
+	return &proxyRecord{Type: "recording", Path: path, Viewer: viewer, Target: opts.target,
+		Start: start.Format(time.RFC3339), End: g.now().UTC().Format(time.RFC3339), Stats: st}, rerr
+}
+
+// sessionFiles serializes the choice of a free file name.
+var sessionFiles sync.Mutex
+
+// createSessionFile creates DIR/BASE.webm, or BASE-2.webm, BASE-3.webm...
+// when two viewers from one address start in the same second.
+func createSessionFile(dir, base string) (*outFile, string, error) {
+	sessionFiles.Lock()
+	defer sessionFiles.Unlock()
+	for n := 1; ; n++ {
+		name := base
+		if n > 1 {
+			name = fmt.Sprintf("%s-%d", base, n)
+		}
+		path := filepath.Join(dir, name+".webm")
+		if _, err := os.Lstat(path); err == nil {
+			continue
+		}
+		if _, err := os.Lstat(path + partialSuffix); err == nil {
+			continue
+		}
+		of, err := createOut(path, false)
+		return of, path, err
+	}
+}
