@@ -15,7 +15,7 @@ type Verdict string
 // The verdicts.
 const (
 	OK               Verdict = "ok"
-	Recording        Verdict = "recording"  // in progress
+	InProgress       Verdict = "recording"  // in progress (the verdict word is "recording")
 	Incomplete       Verdict = "incomplete" // interrupted: repairable
 	Unseekable       Verdict = "unseekable" // complete but no Cues or Duration
 	Corrupt          Verdict = "corrupt"    // structure invalid (with the offset)
@@ -28,7 +28,7 @@ const (
 
 // severity orders verdicts: a report takes the worst of its findings.
 var severity = map[Verdict]int{
-	OK: 0, Unseekable: 1, Recording: 2, Orphan: 3, Incomplete: 4, SizeMismatch: 5,
+	OK: 0, Unseekable: 1, InProgress: 2, Orphan: 3, Incomplete: 4, SizeMismatch: 5,
 	ChecksumMismatch: 6, Missing: 7, Corrupt: 8, NotWebM: 9,
 }
 

@@ -38,6 +38,7 @@ type SessionOptions struct {
 	Quality          int
 	KeyframeInterval time.Duration // default 10 s
 
+	Duration     time.Duration // stop after this much media time (0: until the end)
 	MaxPartSize  int64         // default 512 MiB: no part is larger
 	PartDuration time.Duration // a new part every PartDuration (0: none)
 	MaxDuration  time.Duration // default 24 h
@@ -248,6 +249,9 @@ func (s *session) run(ctx context.Context) (string, error) {
 			firstPTS = f.PTS
 		}
 		t := f.PTS - firstPTS
+		if s.opts.Duration > 0 && t >= s.opts.Duration {
+			return layout.StopDuration, nil
+		}
 		if t >= s.opts.MaxDuration {
 			return layout.StopMaxDuration, nil
 		}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -11,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/reckit/reckit/mux"
 	"github.com/reckit/reckit/record"
 	"github.com/reckit/reckit/record/rfb"
 	"github.com/spf13/cobra"
@@ -28,6 +29,9 @@ type proxyOptions struct {
 	keyInterval time.Duration
 	encoder     string
 	cursor      bool
+	maxPartSize int64
+	maxDuration time.Duration
+	minFree     int64
 }
 
 func (o *proxyOptions) addFlags(fs *pflag.FlagSet) {
@@ -39,6 +43,9 @@ func (o *proxyOptions) addFlags(fs *pflag.FlagSet) {
 	fs.Var(newDurationValue(10*time.Second, &o.keyInterval), "keyframe-interval", "a key frame at least every `DUR`")
 	fs.Var(newEnumValue("encoder", encoderNames(), "pure-go", &o.encoder), "encoder", "VP8 encoder: "+strings.Join(encoderNames(), " or "))
 	fs.BoolVar(&o.cursor, "cursor", true, "draw the viewer's cursor into the recordings (--cursor=false leaves it out)")
+	fs.Var(newSizeValue(512<<20, &o.maxPartSize), "max-part-size", "no part larger than `SIZE`: a new part starts before it")
+	fs.Var(newDurationValue(24*time.Hour, &o.maxDuration), "max-duration", "end a recording (not the session) after `DUR`")
+	fs.Var(newSizeValue(100<<20, &o.minFree), "min-free", "do not record below `SIZE` free on the recordings filesystem")
 }
 
 func newProxyCommand(g *globals) *cobra.Command {
@@ -47,9 +54,10 @@ func newProxyCommand(g *globals) *cobra.Command {
 		Use:   "proxy --listen ADDR --target HOST:PORT --dir DIR [flags]",
 		Short: "Relay VNC viewers to a server and record every session",
 		Long: longHelp(`Relay VNC (RFB) viewers to one server and record every session that
-passes through, one WebM per viewer connection in DIR, named by the UTC
-start time and the viewer's address (20260102T150405Z-127.0.0.1_40512.webm,
-written as .partial and renamed when complete).
+passes through: one recording directory (docs/layout.md) per viewer
+connection under DIR, with the target as the device and the viewer's
+address as the user, parts of at most --max-part-size and a manifest kept
+up to date as parts close, exactly as reckit record writes them.
 
 The proxy never needs the password: VNC Authentication passes through
 untouched. It offers viewers only what it can relay (security None and
@@ -88,13 +96,20 @@ line per finished recording.`),
 
 // proxyRecord is proxy's JSON output, one per finished recording.
 type proxyRecord struct {
-	Type   string `json:"type"` // "recording"
-	Path   string `json:"path"`
-	Viewer string `json:"viewer"`
-	Target string `json:"target"`
-	Start  string `json:"start"`
-	End    string `json:"end"`
-	record.Stats
+	Type       string   `json:"type"` // "recording"
+	Path       string   `json:"path"` // the recording directory
+	Viewer     string   `json:"viewer"`
+	Target     string   `json:"target"`
+	Start      string   `json:"start"`
+	End        string   `json:"end"`
+	Parts      []string `json:"parts"` // the part files, in order
+	Frames     int64    `json:"frames"`
+	Dropped    int64    `json:"dropped_frames"`
+	Bytes      int64    `json:"bytes"`
+	DurationMS int64    `json:"duration_ms"`
+	Width      int      `json:"width"` // of the first part
+	Height     int      `json:"height"`
+	StopReason string   `json:"stop_reason"`
 }
 
 // network returns "unix" for a path, else "tcp".
@@ -202,50 +217,32 @@ func proxySession(ctx context.Context, opts *proxyOptions, g *globals, factory r
 		return nil, err
 	}
 	defer src.Close()
-	of, path, err := createSessionFile(opts.dir, start.Format("20060102T150405Z")+"-"+viewerName(vc.RemoteAddr()))
-	if err != nil {
+	sid := make([]byte, 8)
+	if _, err := rand.Read(sid); err != nil {
 		return nil, err
 	}
-	defer of.abort()
-	host, _ := os.Hostname()
-	st, rerr := record.Record(ctx, src, of, record.RecordOptions{
+	res, rerr := record.RecordSession(ctx, src, record.SessionOptions{
+		Root: opts.dir, Device: opts.target, User: viewer, SessionID: hex.EncodeToString(sid),
+		Source: "vnc-proxy:" + opts.target, Recorder: "reckit " + versionString(), Start: start, Now: g.now,
+		Title:   "VNC session of " + viewer + " to " + opts.target,
 		Encoder: factory, Quality: opts.quality, KeyframeInterval: opts.keyInterval,
-		Start: start, Title: "VNC session of " + viewer + " to " + opts.target,
-		Tags: []mux.SimpleTag{{Name: mux.TagSource, Value: "vnc-proxy:" + opts.target}, {Name: mux.TagDevice, Value: host},
-			{Name: "RECKIT_VIEWER", Value: viewer}},
+		MaxPartSize: opts.maxPartSize, MaxDuration: opts.maxDuration, MinFree: opts.minFree, Realtime: true,
 	})
 	src.Close()
-	if st.Frames == 0 {
+	if res == nil || res.Frames == 0 {
 		return nil, rerr
 	}
-	if err := of.commit(); err != nil {
-		return nil, err
+	rec := &proxyRecord{Type: "recording", Path: res.Dir, Viewer: viewer, Target: opts.target,
+		Start: start.Format(time.RFC3339), End: g.now().UTC().Format(time.RFC3339), Parts: []string{},
+		Frames: res.Frames, Dropped: res.Dropped, Bytes: res.Bytes, DurationMS: res.Duration.Milliseconds()}
+	if m := res.Manifest; m != nil {
+		rec.StopReason = m.StopReason
+		for i, p := range m.Parts {
+			rec.Parts = append(rec.Parts, filepath.Join(res.Dir, p.Name))
+			if i == 0 {
+				rec.Width, rec.Height = p.Width, p.Height
+			}
+		}
 	}
-	return &proxyRecord{Type: "recording", Path: path, Viewer: viewer, Target: opts.target,
-		Start: start.Format(time.RFC3339), End: g.now().UTC().Format(time.RFC3339), Stats: st}, rerr
-}
-
-// sessionFiles serializes the choice of a free file name.
-var sessionFiles sync.Mutex
-
-// createSessionFile creates DIR/BASE.webm, or BASE-2.webm, BASE-3.webm...
-// when two viewers from one address start in the same second.
-func createSessionFile(dir, base string) (*outFile, string, error) {
-	sessionFiles.Lock()
-	defer sessionFiles.Unlock()
-	for n := 1; ; n++ {
-		name := base
-		if n > 1 {
-			name = fmt.Sprintf("%s-%d", base, n)
-		}
-		path := filepath.Join(dir, name+".webm")
-		if _, err := os.Lstat(path); err == nil {
-			continue
-		}
-		if _, err := os.Lstat(path + partialSuffix); err == nil {
-			continue
-		}
-		of, err := createOut(path, false)
-		return of, path, err
-	}
+	return rec, rerr
 }

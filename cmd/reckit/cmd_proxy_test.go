@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/reckit/reckit/record/layout"
 	"net"
 	"os"
 	"os/exec"
@@ -45,10 +46,10 @@ func viewFor(t *testing.T, addr string, d time.Duration) {
 	<-done
 }
 
-// webms lists the finished recordings in dir.
+// webms lists the finished parts of the recording directories in dir.
 func webms(t *testing.T, dir string) []string {
 	t.Helper()
-	m, err := filepath.Glob(filepath.Join(dir, "*.webm"))
+	m, err := filepath.Glob(filepath.Join(dir, "*", "*.webm"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func TestProxyRecordsEachViewer(t *testing.T) {
 	if len(files) != 2 {
 		t.Fatalf("recordings %v, want 2", files)
 	}
-	if partial, _ := filepath.Glob(filepath.Join(dir, "*.partial")); len(partial) != 0 {
+	if partial, _ := filepath.Glob(filepath.Join(dir, "*", "*.partial")); len(partial) != 0 {
 		t.Errorf("left behind %v", partial)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -108,13 +109,17 @@ func TestProxyRecordsEachViewer(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &rec); err != nil {
 			t.Fatalf("bad JSON line %q: %v", l, err)
 		}
-		if rec.Type != "recording" || rec.Target != xs.Sock || rec.Frames < 5 || rec.Width != 640 || rec.Height != 480 {
-			t.Errorf("recording line %+v, want type recording, target %s, >= 5 frames of 640x480", rec, xs.Sock)
+		if rec.Type != "recording" || rec.Target != xs.Sock || rec.Frames < 5 || rec.Width != 640 || rec.Height != 480 || len(rec.Parts) != 1 {
+			t.Fatalf("recording line %+v, want type recording, target %s, one part of >= 5 frames of 640x480", rec, xs.Sock)
+		}
+		m, err := layout.Read(rec.Path)
+		if err != nil || m.State != layout.StateComplete || m.Device != xs.Sock || m.User != rec.Viewer {
+			t.Errorf("manifest of %s: %+v, %v: want complete, device = target, user = viewer", rec.Path, m, err)
 		}
 		probe, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v",
-			"-show_entries", "stream=width,height,nb_read_frames", "-of", "csv=p=0", rec.Path).Output()
+			"-show_entries", "stream=width,height,nb_read_frames", "-of", "csv=p=0", rec.Parts[0]).Output()
 		if err != nil {
-			t.Fatalf("ffprobe %s: %v", rec.Path, err)
+			t.Fatalf("ffprobe %s: %v", rec.Parts[0], err)
 		}
 		want := "640,480," + strconv.FormatInt(rec.Frames, 10)
 		if got := strings.TrimSpace(string(probe)); got != want {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	osuser "os/user"
 	"strings"
 	"sync"
 	"time"
@@ -81,6 +82,11 @@ func runRecordSession(ctx context.Context, opts *recordOptions, g *globals, spec
 	if user == "" {
 		user = os.Getenv("USER")
 	}
+	if user == "" {
+		if u, err := osuser.Current(); err == nil {
+			user = u.Username
+		}
+	}
 	sid := opts.sessionID
 	if sid == "" {
 		b := make([]byte, 8)
@@ -97,7 +103,7 @@ func runRecordSession(ctx context.Context, opts *recordOptions, g *globals, spec
 		Root: root, Device: device, User: user, SessionID: sid, Monitor: opts.monitor, Title: opts.title,
 		Note: opts.note, Source: spec, Recorder: "reckit " + versionString(), Start: g.now().UTC(), Now: g.now,
 		Encoder: factory, Quality: opts.quality, KeyframeInterval: opts.keyInterval,
-		MaxPartSize: opts.maxPartSize, PartDuration: opts.partDuration, MaxDuration: opts.maxDuration,
+		Duration: opts.duration, MaxPartSize: opts.maxPartSize, PartDuration: opts.partDuration, MaxDuration: opts.maxDuration,
 		MinFree: opts.minFree, Realtime: realtime, MaxFramesBehind: opts.maxFramesBehind,
 		Events: func(e record.Event) {
 			if e.Kind == "warn" {

@@ -18,11 +18,16 @@ var version string
 var commands = []func(*globals) *cobra.Command{
 	newInfoCommand,
 	newJoinCommand,
-	// newLsCommand,
+	newLockCommand,
+	newLsCommand,
+	newNoteCommand,
+	newProxyCommand,
+	newPurgeCommand,
 	newRecordCommand,
 	newRepairCommand,
 	newSplitCommand,
-	// newVerifyCommand,
+	newUnlockCommand,
+	newVerifyCommand,
 }
 
 // versionString returns the -ldflags version, else the module version from

@@ -46,6 +46,7 @@ const (
 const (
 	StopEndOfInput  = "end-of-input" // the source ended (file end, session closed)
 	StopSignal      = "signal"       // SIGINT/SIGTERM or another cancellation
+	StopDuration    = "duration"     // the requested length was recorded (record --duration)
 	StopMaxDuration = "max-duration" // the recording reached its duration limit
 	StopMaxSize     = "max-size"     // the recording reached its total size limit
 	StopMinFree     = "min-free"     // free disk space fell below the limit
