@@ -6,7 +6,7 @@ FUZZTIME ?= 30s
 BIN := bin/reckit
 DEMO := demo-recordings
 
-.PHONY: all build test test-crash bench bench-vp8 fuzz docs demo lint clean
+.PHONY: all build test test-crash bench bench-go bench-container bench-vp8 fuzz docs demo lint clean
 
 all: build
 
@@ -32,9 +32,18 @@ bench-vp8:
 	scripts/install-peers
 	scripts/bench-vp8.sh
 
-## bench: every benchmark (scripts/bench-*.sh will join later)
-bench:
-	$(GO) test -run '^$$' -bench . ./...
+## bench: Go benchmarks, then the container commands against cat, cp,
+## mkvmerge and ffmpeg on a 1 GiB WebM, then the VP8 encoder against libvpx
+## (the tables and commands are in docs/benchmarks.md)
+bench: bench-go bench-container bench-vp8
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-container: reckit info/split/join/repair vs cat, cp, mkvmerge, ffmpeg
+## on a >= 1 GiB WebM (BENCH_REPS, RECKIT_BENCH_DIR)
+bench-container: build
+	RECKIT_BIN=$(BIN) scripts/bench-container.sh
 
 ## fuzz: every Fuzz target of every package for FUZZTIME each (default 30s)
 fuzz:
@@ -51,14 +60,15 @@ docs:
 	$(GO) run ./cmd/reckit __gendocs docs/man
 
 ## demo: build reckit, record 20 s of the built-in demo desktop with the pure-Go
-## encoder, split it into parts, and inspect them (needs only Go)
+## encoder into a recording directory with small parts, then list, inspect and
+## verify it (needs only Go)
 demo: build
-	rm -rf $(DEMO) && mkdir -p $(DEMO)
-	$(BIN) record demo --size 1280x720 --duration 20s --keyframe-interval 2s --title "reckit demo" -o $(DEMO)/demo.webm
-	$(BIN) info $(DEMO)/demo.webm
-	$(BIN) split --size 2MiB -o $(DEMO) $(DEMO)/demo.webm
-	$(BIN) info --json $(DEMO)/demo-*.webm | grep -o '"path":"[^"]*","bytes":[0-9]*,"verdict":"[a-z-]*"'
-	@echo "demo: the recording and its parts are in $(DEMO)/"
+	rm -rf $(DEMO)
+	$(BIN) record demo --size 1280x720 --duration 20s --keyframe-interval 2s --max-part-size 2MiB --title "reckit demo" --dir $(DEMO)
+	$(BIN) ls $(DEMO)
+	$(BIN) info $$(ls $(DEMO)/*/*.webm | head -1)
+	$(BIN) verify $(DEMO)
+	@echo "demo: the recording directory is $$(ls -d $(DEMO)/*/): its parts and manifest.json"
 
 ## lint: gofmt must have nothing to say; go vet must pass
 lint:

@@ -181,6 +181,9 @@ type SplitResult struct {
 	LeftOut       int64 // bytes not split (-1 when the input size is unknown)
 }
 
+// gopMemCap is how much of a key-frame interval Split keeps in memory.
+const gopMemCap = 6 << 20
+
 // gop buffers one key-frame interval: frame metadata plus payloads in
 // memory, spilled to a file past memCap.
 type gop struct {
@@ -312,7 +315,12 @@ func Split(ctx context.Context, src *Source, opts SplitOptions, sink PartSink) (
 	}
 	sp := &splitter{src: src, opts: opts, sink: sink, res: &SplitResult{LeftOut: -1},
 		tags: carriedTags(src.Header), boundary: opts.MaxDuration}
-	g := &gop{memCap: 8 << 20}
+	// One key-frame interval is buffered in a buffer allocated once; a
+	// longer interval spills to a scratch file.
+	g := &gop{memCap: gopMemCap}
+	if opts.Spill != nil {
+		g.mem = make([]byte, 0, gopMemCap)
+	}
 	var buf []byte
 	var stop error
 	for {

@@ -500,6 +500,10 @@ func (w *Writer) WriteFrame(ts time.Duration, key bool, frame []byte) error {
 			return err
 		}
 		w.cOpen, w.cTS, w.cKey = true, t, key
+		if w.cbuf == nil && w.seeker != nil {
+			// Allocated once per file: growing it would leave garbage.
+			w.cbuf = make([]byte, 0, w.opts.ClusterBytes+64<<10)
+		}
 		w.cbuf = append(w.cbuf[:0], IDTimestamp)
 		w.cbuf = appendSize(w.cbuf, 8, 1)
 		for i := 7; i >= 0; i-- {

@@ -61,6 +61,7 @@ cannot be read (3 when others could).`, exitPartial, exitInvalid),
 }
 
 func runInfo(ctx context.Context, opts *infoOptions, g *globals, args []string) error {
+	limitStreamingMemory()
 	out := newJSONL(g.io.Out)
 	var failed, invalid int
 	var firstErr error

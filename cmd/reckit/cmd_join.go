@@ -72,6 +72,7 @@ type joinRecord struct {
 }
 
 func runJoin(ctx context.Context, opts *joinOptions, g *globals, args []string) error {
+	limitStreamingMemory()
 	for _, a := range args {
 		if st, err := os.Stat(a); err != nil {
 			return err

@@ -91,6 +91,7 @@ type repairRecord struct {
 }
 
 func runRepair(ctx context.Context, opts *repairOptions, g *globals, args []string) error {
+	limitStreamingMemory()
 	out := newJSONL(g.io.Out)
 	failed := 0
 	var firstErr error

@@ -134,6 +134,7 @@ type splitPartRecord struct {
 }
 
 func runSplit(ctx context.Context, opts *splitOptions, g *globals, args []string) error {
+	limitStreamingMemory()
 	in := args[0]
 	var r io.Reader
 	var size int64 = -1
