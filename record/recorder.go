@@ -197,3 +197,40 @@ func (s *fpsSource) Next(ctx context.Context) (Frame, error) {
 	}
 	return f, err
 }
+
+// Paced delivers src's frames no faster than their PTS on the wall clock
+// (now is the clock; sleep waits and returns early when ctx ends): a file
+// or the demo source then behaves like a live screen, for realtime tests
+// and benchmarks.
+func Paced(src Source, now func() time.Time) Source {
+	return &pacedSource{Source: src, now: now}
+}
+
+type pacedSource struct {
+	Source
+	now   func() time.Time
+	start time.Time
+	first time.Duration
+	began bool
+}
+
+func (s *pacedSource) Next(ctx context.Context) (Frame, error) {
+	f, err := s.Source.Next(ctx)
+	if err != nil {
+		return f, err
+	}
+	if !s.began {
+		s.start, s.first, s.began = s.now(), f.PTS, true
+		return f, nil
+	}
+	if wait := s.start.Add(f.PTS - s.first).Sub(s.now()); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return Frame{}, ctx.Err()
+		case <-t.C:
+		}
+	}
+	return f, nil
+}

@@ -348,12 +348,13 @@ func frameDur(fps float64) time.Duration {
 }
 
 // margin is the room kept below MaxPartSize for the next frame: twice the
-// largest frame of this part and the previous one, at least 64 KiB. (A
-// frame that still does not fit opens the next part.)
+// largest frame of this part and the previous one, at least 64 KiB (an
+// eighth of a smaller MaxPartSize). A frame that still does not fit opens
+// the next part.
 func (s *session) margin() int64 {
 	m := int64(2*max(s.cur.maxFrame, s.prevMax)) + int64(mux.ClusterOverhead)
-	if m < 64<<10 {
-		m = 64 << 10
+	if floor := min(64<<10, s.opts.MaxPartSize/8); m < floor {
+		m = floor
 	}
 	return m
 }
@@ -363,7 +364,7 @@ func (s *session) newPart(reason string, t time.Duration, w, h int, fps float64)
 	next := mux.NewUID()
 	if s.cur != nil {
 		s.cur.w.SetTag(mux.TagNextUID, hex.EncodeToString(next))
-		if err := s.closePart(true); err != nil {
+		if err := s.closePart(reason); err != nil {
 			return err
 		}
 	}
@@ -400,8 +401,9 @@ func (s *session) newPart(reason string, t time.Duration, w, h int, fps float64)
 }
 
 // closePart finalizes the current part, renames it to its final name and
-// enters it in the manifest; split says whether another part follows.
-func (s *session) closePart(split bool) error {
+// enters it in the manifest; next is why the following part starts ("" at
+// the end), the reason the split hook hears.
+func (s *session) closePart(next string) error {
 	p := s.cur
 	s.cur = nil
 	s.prevMax = p.maxFrame
@@ -432,8 +434,8 @@ func (s *session) closePart(split bool) error {
 	if err := layout.Update(s.dir, func(m *layout.Manifest) error { return m.AppendPart(lp) }); err != nil {
 		return err
 	}
-	if split {
-		s.event(Event{Kind: "split", Part: final, Reason: p.reason})
+	if next != "" {
+		s.event(Event{Kind: "split", Part: final, Reason: next})
 	}
 	return nil
 }
@@ -442,7 +444,7 @@ func (s *session) closePart(split bool) error {
 func (s *session) stop(reason string, runErr error) (*SessionResult, error) {
 	var firstErr error
 	if s.cur != nil {
-		if err := s.closePart(false); err != nil {
+		if err := s.closePart(""); err != nil {
 			firstErr = err
 		}
 	}

@@ -51,6 +51,7 @@ type recordOptions struct {
 	onSplit         string
 	onWarn          string
 	onStop          string
+	realtime        bool
 }
 
 func (o *recordOptions) addFlags(fs *pflag.FlagSet) {
@@ -83,6 +84,7 @@ func (o *recordOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.onSplit, "on-split", "", "run `CMD` when a part is closed and the next begins (RECKIT_PART is the closed part)")
 	fs.StringVar(&o.onWarn, "on-warn", "", "run `CMD` on a warning (5 minutes before --max-duration)")
 	fs.StringVar(&o.onStop, "on-stop", "", "run `CMD` when the recording stops")
+	fs.BoolVar(&o.realtime, "realtime", false, "deliver demo, y4m and raw frames at their real pace, as a live screen (frames the encoder cannot keep up with are dropped and counted)")
 }
 
 func newRecordCommand(g *globals) *cobra.Command {
@@ -214,6 +216,9 @@ func runRecord(ctx context.Context, opts *recordOptions, g *globals, args []stri
 	}
 	if opts.fps > 0 && strings.HasPrefix(args[0], "y4m:") {
 		src = record.WithFPS(src, opts.fps)
+	}
+	if opts.realtime {
+		src = record.Paced(src, time.Now)
 	}
 	if opts.output == "" {
 		return runRecordSession(ctx, opts, g, args[0], src, factory)

@@ -57,7 +57,10 @@ func (h *hookRunner) run(e record.Event) {
 			if len(msg) > 200 {
 				msg = msg[len(msg)-200:]
 			}
-			h.g.warnf("--on-%s hook failed: %v: %s", e.Kind, err, msg)
+			if msg != "" {
+				msg = ": " + msg
+			}
+			h.g.warnf("--on-%s hook failed: %v%s", e.Kind, err, msg)
 		}
 	}()
 }
@@ -97,8 +100,9 @@ func runRecordSession(ctx context.Context, opts *recordOptions, g *globals, spec
 	}
 	hooks := &hookRunner{g: g, cmds: map[string]string{"start": opts.onStart, "split": opts.onSplit, "warn": opts.onWarn, "stop": opts.onStop}}
 	defer hooks.wg.Wait()
-	bar := newProgress(g, "record", -1, false)
-	realtime := strings.HasPrefix(spec, "vnc") || strings.HasPrefix(spec, "x11:")
+	line := newStatusLine(g)
+	defer line.done()
+	realtime := opts.realtime || strings.HasPrefix(spec, "vnc") || strings.HasPrefix(spec, "x11:")
 	res, err := record.RecordSession(ctx, src, record.SessionOptions{
 		Root: root, Device: device, User: user, SessionID: sid, Monitor: opts.monitor, Title: opts.title,
 		Note: opts.note, Source: spec, Recorder: "reckit " + versionString(), Start: g.now().UTC(), Now: g.now,
@@ -112,10 +116,10 @@ func runRecordSession(ctx context.Context, opts *recordOptions, g *globals, spec
 			hooks.run(e)
 		},
 		Progress: func(p record.SessionProgress) {
-			bar.update(p.Frames, -1)
+			line.show(p)
 		},
 	})
-	bar.done()
+	line.done()
 	if res == nil {
 		if errors.Is(err, record.ErrLowSpace) {
 			return withHint(err, "free some space (reckit purge) or lower --min-free")
@@ -143,4 +147,43 @@ func runRecordSession(ctx context.Context, opts *recordOptions, g *globals, spec
 		return fmt.Errorf("%w (the recording is complete up to here: %s)", err, res.Dir)
 	}
 	return nil
+}
+
+// statusLine is record's progress line on a terminal: elapsed media time,
+// parts, bytes, frame rate and dropped frames, redrawn at most four times a
+// second. It is silent when stderr is not a terminal, under --quiet and
+// under --json.
+type statusLine struct {
+	g       *globals
+	on      bool
+	last    time.Time
+	start   time.Time
+	drawn   bool
+	frames0 int64
+}
+
+func newStatusLine(g *globals) *statusLine {
+	return &statusLine{g: g, on: !g.quiet && !g.json && g.io.IsTerminalErr(), start: time.Now()}
+}
+
+func (l *statusLine) show(p record.SessionProgress) {
+	if !l.on {
+		return
+	}
+	now := time.Now()
+	if now.Sub(l.last) < 250*time.Millisecond {
+		return
+	}
+	l.last = now
+	fps := float64(p.Frames) / now.Sub(l.start).Seconds()
+	fmt.Fprintf(l.g.io.Err, "\r\x1b[Krecording %s  part %d  %s  %.1f fps  %d dropped",
+		formatClock(p.Elapsed.Truncate(time.Second)), p.Parts, humanBytes(p.Bytes), fps, p.Dropped)
+	l.drawn = true
+}
+
+func (l *statusLine) done() {
+	if l.drawn {
+		fmt.Fprint(l.g.io.Err, "\r\x1b[K")
+		l.drawn = false
+	}
 }
