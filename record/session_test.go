@@ -44,7 +44,7 @@ func TestSessionParts(t *testing.T) {
 	root := t.TempDir()
 	var events []string
 	opts := sessionOpts(root)
-	opts.MaxPartSize = 96 << 10
+	opts.MaxPartSize = 48 << 10
 	opts.Events = func(e record.Event) { events = append(events, e.Kind+":"+e.Reason) }
 	res, err := record.RecordSession(context.Background(), demoSource(t, 320, 240, 150), opts)
 	if err != nil {
@@ -58,7 +58,7 @@ func TestSessionParts(t *testing.T) {
 		t.Errorf("state %s, stop %s: want complete, end-of-input", m.State, m.StopReason)
 	}
 	if len(m.Parts) < 3 {
-		t.Fatalf("%d parts, want several at a 96 KiB limit", len(m.Parts))
+		t.Fatalf("%d parts, want several at a 48 KiB limit", len(m.Parts))
 	}
 	if err := m.VerifyChain(); err != nil {
 		t.Errorf("VerifyChain = %v", err)
