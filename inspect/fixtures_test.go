@@ -9,29 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reckit/reckit/internal/testmedia"
 	"github.com/reckit/reckit/mux"
 	"github.com/reckit/reckit/record/layout"
 )
 
 // t0 is the fixed clock of the fixtures.
 var t0 = time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC)
-
-// synthVP8 returns a frame with a valid VP8 frame tag (RFC 6386 9.1) and,
-// for key frames, the start code and size, followed by random bytes.
-func synthVP8(rng *rand.Rand, key bool, w, h, n int) []byte {
-	b := make([]byte, n)
-	rng.Read(b)
-	tag := uint32(n/2)<<5 | 1<<4
-	if !key {
-		tag |= 1
-	}
-	b[0], b[1], b[2] = byte(tag), byte(tag>>8), byte(tag>>16)
-	if key {
-		b[3], b[4], b[5] = 0x9d, 0x01, 0x2a
-		b[6], b[7], b[8], b[9] = byte(w), byte(w>>8), byte(h), byte(h>>8)
-	}
-	return b
-}
 
 // webmSpec describes a generated file: frames at fps, a key frame every
 // keyint frames, 160x120.
@@ -55,7 +39,7 @@ func genWebM(t testing.TB, path string, s webmSpec) []byte {
 	if s.date.IsZero() {
 		s.date = t0
 	}
-	var buf seekBuffer
+	var buf testmedia.SeekBuffer
 	var out io.Writer = &buf
 	if s.live {
 		out = struct{ io.Writer }{&buf}
@@ -68,7 +52,7 @@ func genWebM(t testing.TB, path string, s webmSpec) []byte {
 	rng := rand.New(rand.NewSource(s.seed + 1))
 	for i := 0; i < s.frames; i++ {
 		key := i%s.keyint == 0
-		if err := mw.WriteFrame(time.Duration(i)*time.Second/time.Duration(s.fps), key, synthVP8(rng, key, 160, 120, 200+rng.Intn(300))); err != nil {
+		if err := mw.WriteFrame(time.Duration(i)*time.Second/time.Duration(s.fps), key, testmedia.SynthVP8(rng, key, 160, 120, 200+rng.Intn(300))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -76,11 +60,11 @@ func genWebM(t testing.TB, path string, s webmSpec) []byte {
 		t.Fatal(err)
 	}
 	if path != "" {
-		if err := os.WriteFile(path, buf.b, 0o644); err != nil {
+		if err := os.WriteFile(path, buf.Bytes, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return buf.b
+	return buf.Bytes
 }
 
 // recSpec describes a generated recording directory.
@@ -180,31 +164,4 @@ func patch(t testing.TB, path string, off int64, b []byte) {
 	if _, err := f.WriteAt(b, off); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// seekBuffer is an in-memory io.WriteSeeker.
-type seekBuffer struct {
-	b   []byte
-	pos int64
-}
-
-func (s *seekBuffer) Write(p []byte) (int, error) {
-	if end := s.pos + int64(len(p)); end > int64(len(s.b)) {
-		s.b = append(s.b, make([]byte, end-int64(len(s.b)))...)
-	}
-	copy(s.b[s.pos:], p)
-	s.pos += int64(len(p))
-	return len(p), nil
-}
-
-func (s *seekBuffer) Seek(off int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-		s.pos = off
-	case io.SeekCurrent:
-		s.pos += off
-	case io.SeekEnd:
-		s.pos = int64(len(s.b)) + off
-	}
-	return s.pos, nil
 }

@@ -279,7 +279,7 @@ func TestVerifyWhileRecording(t *testing.T) {
 			default:
 			}
 			key := i%5 == 0 // a Cluster every 5 frames, each fsynced
-			if err := mw.WriteFrame(time.Duration(i)*100*time.Millisecond, key, synthVP8(rng, key, 160, 120, 2000)); err != nil {
+			if err := mw.WriteFrame(time.Duration(i)*100*time.Millisecond, key, testmedia.SynthVP8(rng, key, 160, 120, 2000)); err != nil {
 				t.Error(err)
 				return
 			}

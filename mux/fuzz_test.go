@@ -14,32 +14,10 @@ import (
 	"github.com/reckit/reckit/mux"
 )
 
-// synthFrame returns a VP8 frame with a valid frame tag (and key-frame
-// header) followed by random bytes: structurally a frame, not decodable.
-func synthFrame(rng *rand.Rand, key bool, w, h, n int) []byte {
-	if n < 10 {
-		n = 10
-	}
-	b := make([]byte, n)
-	rng.Read(b)
-	first := uint32(n/2) << 5
-	tag := first | 1<<4 // show_frame
-	if !key {
-		tag |= 1
-	}
-	b[0], b[1], b[2] = byte(tag), byte(tag>>8), byte(tag>>16)
-	if key {
-		b[3], b[4], b[5] = 0x9d, 0x01, 0x2a
-		b[6], b[7] = byte(w), byte(w>>8)
-		b[8], b[9] = byte(h), byte(h>>8)
-	}
-	return b
-}
-
 // synthFile muxes frames of synthetic VP8 into memory.
 func synthFile(t testing.TB, seed int64, frames int, seekable bool) []byte {
 	rng := rand.New(rand.NewSource(seed))
-	var sb seekBuf
+	var sb testmedia.SeekBuffer
 	var bb bytes.Buffer
 	var w io.Writer = &bb
 	if seekable {
@@ -53,7 +31,7 @@ func synthFile(t testing.TB, seed int64, frames int, seekable bool) []byte {
 	}
 	for i := 0; i < frames; i++ {
 		key := i%5 == 0
-		if err := mw.WriteFrame(time.Duration(i)*100*time.Millisecond, key, synthFrame(rng, key, 64, 48, 20+rng.Intn(60))); err != nil {
+		if err := mw.WriteFrame(time.Duration(i)*100*time.Millisecond, key, testmedia.SynthVP8(rng, key, 64, 48, 20+rng.Intn(60))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -61,7 +39,7 @@ func synthFile(t testing.TB, seed int64, frames int, seekable bool) []byte {
 		t.Fatal(err)
 	}
 	if seekable {
-		return sb.b
+		return sb.Bytes
 	}
 	return bb.Bytes()
 }
@@ -124,7 +102,7 @@ func FuzzReader(f *testing.F) {
 				return
 			}
 		}
-		var sb seekBuf
+		var sb testmedia.SeekBuffer
 		mw, err := mux.NewWriter(&sb, mux.WriterOptions{Width: vt.Width, Height: vt.Height})
 		if err != nil {
 			t.Fatal(err)
@@ -137,7 +115,7 @@ func FuzzReader(f *testing.F) {
 		if err := mw.Close(); err != nil {
 			t.Fatal(err)
 		}
-		again, _, err := walkAll(sb.b)
+		again, _, err := walkAll(sb.Bytes)
 		if err != nil {
 			t.Fatalf("re-reading our own output: %v", err)
 		}
@@ -154,8 +132,8 @@ func FuzzReader(f *testing.F) {
 
 func FuzzVP8Header(f *testing.F) {
 	rng := rand.New(rand.NewSource(3))
-	f.Add(synthFrame(rng, true, 320, 240, 40), int64(40))
-	f.Add(synthFrame(rng, false, 0, 0, 40), int64(40))
+	f.Add(testmedia.SynthVP8(rng, true, 320, 240, 40), int64(40))
+	f.Add(testmedia.SynthVP8(rng, false, 0, 0, 40), int64(40))
 	f.Fuzz(func(t *testing.T, b []byte, size int64) {
 		h, err := mux.ParseVP8Header(b, size)
 		if err != nil {

@@ -217,12 +217,12 @@ func TestScannerBadSizes(t *testing.T) {
 	dir := t.TempDir()
 	src := testmedia.FFmpegWebM(t, dir, testmedia.Spec{Seconds: 3, KeyInt: 10})
 	vt, frames := readFrames(t, src)
-	var buf seekBuf
+	var buf testmedia.SeekBuffer
 	mw := writeFrames(t, &buf, vt, frames, mux.WriterOptions{})
 	if err := mw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	good := buf.b
+	good := buf.Bytes
 	// Locate the last SimpleBlock of the first Cluster with the reader
 	// itself: growing its size by one overruns the Cluster.
 	r := mux.NewReader(bytes.NewReader(good), mux.ReaderOptions{})
@@ -278,33 +278,6 @@ func TestScannerBadSizes(t *testing.T) {
 			}
 		})
 	}
-}
-
-// seekBuf is an in-memory io.WriteSeeker.
-type seekBuf struct {
-	b   []byte
-	pos int
-}
-
-func (s *seekBuf) Write(p []byte) (int, error) {
-	if need := s.pos + len(p); need > len(s.b) {
-		s.b = append(s.b, make([]byte, need-len(s.b))...)
-	}
-	copy(s.b[s.pos:], p)
-	s.pos += len(p)
-	return len(p), nil
-}
-
-func (s *seekBuf) Seek(off int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-		s.pos = int(off)
-	case io.SeekCurrent:
-		s.pos += int(off)
-	case io.SeekEnd:
-		s.pos = len(s.b) + int(off)
-	}
-	return int64(s.pos), nil
 }
 
 // incVint adds one to the vint size field at the start of b.

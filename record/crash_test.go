@@ -3,7 +3,6 @@ package record_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/reckit/reckit/inspect"
+	"github.com/reckit/reckit/internal/testmedia"
 	"github.com/reckit/reckit/mux"
 	"github.com/reckit/reckit/record"
 	"github.com/reckit/reckit/record/layout"
@@ -124,8 +124,8 @@ func checkCrashed(t *testing.T, trial int, delay time.Duration, root string) {
 				t.Errorf("trial %d: %s: %v", trial, name, err)
 				continue
 			}
-			var out bytes.Buffer
-			res, err := mux.Repair(context.Background(), src, &seekable{b: &out})
+			var out testmedia.SeekBuffer
+			res, err := mux.Repair(context.Background(), src, &out)
 			f.Close()
 			if err != nil {
 				t.Errorf("trial %d: repair %s: %v", trial, name, err)
@@ -135,7 +135,7 @@ func checkCrashed(t *testing.T, trial int, delay time.Duration, root string) {
 			if res.Frames != rep.Frames {
 				t.Errorf("trial %d: repair of %s kept %d frames, %d were complete", trial, name, res.Frames, rep.Frames)
 			}
-			again, err := inspect.Scan(context.Background(), "repaired", bytes.NewReader(out.Bytes()), int64(out.Len()), inspect.ScanOptions{})
+			again, err := inspect.Scan(context.Background(), "repaired", bytes.NewReader(out.Bytes), int64(len(out.Bytes)), inspect.ScanOptions{})
 			if err != nil || again.Verdict != inspect.OK {
 				t.Errorf("trial %d: repaired %s is %v (%v)", trial, name, again.Verdict, err)
 			}
@@ -156,34 +156,4 @@ func scan(t *testing.T, path string) *inspect.Report {
 		t.Fatal(err)
 	}
 	return rep
-}
-
-// seekable is an in-memory io.WriteSeeker over a bytes.Buffer's bytes.
-type seekable struct {
-	b   *bytes.Buffer
-	buf []byte
-	pos int
-}
-
-func (s *seekable) Write(p []byte) (int, error) {
-	if end := s.pos + len(p); end > len(s.buf) {
-		s.buf = append(s.buf, make([]byte, end-len(s.buf))...)
-	}
-	copy(s.buf[s.pos:], p)
-	s.pos += len(p)
-	s.b.Reset()
-	s.b.Write(s.buf)
-	return len(p), nil
-}
-
-func (s *seekable) Seek(off int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-		s.pos = int(off)
-	case io.SeekCurrent:
-		s.pos += int(off)
-	case io.SeekEnd:
-		s.pos = len(s.buf) + int(off)
-	}
-	return int64(s.pos), nil
 }

@@ -137,8 +137,11 @@ func TestVNCIdleAndDisconnect(t *testing.T) {
 		if i > 2 && (f.Hints == nil || len(f.Hints) != 0) {
 			t.Errorf("idle frame %d hints = %v, want empty", i, f.Hints)
 		}
-		if want := time.Duration(i) * 50 * time.Millisecond; f.PTS != want {
-			t.Errorf("frame %d PTS = %v, want %v", i, f.PTS, want)
+		// PTS sits on the 20 fps grid and increases; a tick the caller
+		// was too late for is skipped, never queued (so a loaded machine
+		// may skip some).
+		if f.PTS%(50*time.Millisecond) != 0 || (i > 0 && f.PTS <= last.PTS) || (i == 0 && f.PTS != 0) {
+			t.Errorf("frame %d PTS = %v after %v, want the next multiple of 50ms", i, f.PTS, last.PTS)
 		}
 		last = f
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"github.com/reckit/reckit/internal/testmedia"
 	"io/fs"
 	"math/rand"
 	"os"
@@ -189,15 +190,15 @@ func cmdGenrec(ts *testscript.TestScript, neg bool, args []string) {
 	start := end.Add(-time.Duration(*nparts) * time.Minute)
 	rng := rand.New(rand.NewSource(int64(len(dir))))
 	part := func(i int, ps time.Time) []byte {
-		var buf seekBuffer
+		var buf testmedia.SeekBuffer
 		w, err := mux.NewWriter(&buf, mux.WriterOptions{Width: 64, Height: 48, FrameDuration: 100 * time.Millisecond,
 			DateUTC: ps, SegmentUID: bytes.Repeat([]byte{byte(i)}, 16)})
 		ts.Check(err)
 		for f := 0; f < *frames; f++ {
-			ts.Check(w.WriteFrame(time.Duration(f)*100*time.Millisecond, f%5 == 0, synthVP8(rng, f%5 == 0, 64, 48, 100+rng.Intn(100))))
+			ts.Check(w.WriteFrame(time.Duration(f)*100*time.Millisecond, f%5 == 0, testmedia.SynthVP8(rng, f%5 == 0, 64, 48, 100+rng.Intn(100))))
 		}
 		ts.Check(w.Close())
-		return buf.b
+		return buf.Bytes
 	}
 	if *plain {
 		ts.Check(os.WriteFile(dir, part(1, end.Add(-time.Duration(*frames)*100*time.Millisecond)), 0o644))

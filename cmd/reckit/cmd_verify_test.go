@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"github.com/reckit/reckit/internal/testmedia"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -61,17 +62,17 @@ func cmdMkrec(ts *testscript.TestScript, neg bool, args []string) {
 	for i := 1; i <= *parts; i++ {
 		name := layout.PartName{Start: at, Monitor: "m0", Number: i}.String()
 		path := filepath.Join(dir, name)
-		var buf seekBuffer
+		var buf testmedia.SeekBuffer
 		mw, err := mux.NewWriter(&buf, mux.WriterOptions{Width: 160, Height: 120, FrameDuration: 100 * time.Millisecond,
 			DateUTC: at, SegmentUID: bytes.Repeat([]byte{byte(i)}, 16)})
 		ts.Check(err)
 		rng := rand.New(rand.NewSource(int64(i)))
 		for f := 0; f < *frames; f++ {
 			key := f%10 == 0
-			ts.Check(mw.WriteFrame(time.Duration(f)*100*time.Millisecond, key, synthVP8(rng, key, 160, 120, 200+rng.Intn(300))))
+			ts.Check(mw.WriteFrame(time.Duration(f)*100*time.Millisecond, key, testmedia.SynthVP8(rng, key, 160, 120, 200+rng.Intn(300))))
 		}
 		ts.Check(mw.Close())
-		ts.Check(os.WriteFile(path, buf.b, 0o644))
+		ts.Check(os.WriteFile(path, buf.Bytes, 0o644))
 		sum, size, err := layout.HashFile(path)
 		ts.Check(err)
 		reason := layout.SplitSize
@@ -149,7 +150,7 @@ func cmdDamage(ts *testscript.TestScript, neg bool, args []string) {
 // writePlain writes a complete plain WebM file of n frames at path.
 func writePlain(t *testing.T, path string, n int) {
 	t.Helper()
-	var buf seekBuffer
+	var buf testmedia.SeekBuffer
 	mw, err := mux.NewWriter(&buf, mux.WriterOptions{Width: 160, Height: 120, FrameDuration: 100 * time.Millisecond,
 		DateUTC: time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC), Tags: []mux.SimpleTag{{Name: mux.TagDevice, Value: "ws-9"}}})
 	if err != nil {
@@ -157,14 +158,14 @@ func writePlain(t *testing.T, path string, n int) {
 	}
 	rng := rand.New(rand.NewSource(1))
 	for i := 0; i < n; i++ {
-		if err := mw.WriteFrame(time.Duration(i)*100*time.Millisecond, i%10 == 0, synthVP8(rng, i%10 == 0, 160, 120, 400)); err != nil {
+		if err := mw.WriteFrame(time.Duration(i)*100*time.Millisecond, i%10 == 0, testmedia.SynthVP8(rng, i%10 == 0, 160, 120, 400)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := mw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, buf.b, 0o644); err != nil {
+	if err := os.WriteFile(path, buf.Bytes, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

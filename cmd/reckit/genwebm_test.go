@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reckit/reckit/internal/testmedia"
 	"github.com/reckit/reckit/mux"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -60,7 +61,7 @@ func cmdGenwebm(ts *testscript.TestScript, neg bool, args []string) {
 	if err != nil {
 		ts.Fatalf("genwebm: -size: %v", err)
 	}
-	var buf seekBuffer
+	var buf testmedia.SeekBuffer
 	var out io.Writer = &buf
 	if *live {
 		out = struct{ io.Writer }{&buf}
@@ -79,7 +80,7 @@ func cmdGenwebm(ts *testscript.TestScript, neg bool, args []string) {
 			fw, fh = 2*w, 2*h
 			key = key || i == *resize
 		}
-		f := synthVP8(rng, key, fw, fh, 200+rng.Intn(800))
+		f := testmedia.SynthVP8(rng, key, fw, fh, 200+rng.Intn(800))
 		if err := mw.WriteFrame(time.Duration(i)*time.Second/time.Duration(*fps), key, f); err != nil {
 			ts.Fatalf("genwebm: %v", err)
 		}
@@ -87,55 +88,11 @@ func cmdGenwebm(ts *testscript.TestScript, neg bool, args []string) {
 	if err := mw.Close(); err != nil {
 		ts.Fatalf("genwebm: %v", err)
 	}
-	data := buf.b
+	data := buf.Bytes
 	if *cut >= 0 && *cut < int64(len(data)) {
 		data = data[:*cut]
 	}
 	if err := os.WriteFile(ts.MkAbs(args[0]), data, 0o644); err != nil {
 		ts.Fatalf("genwebm: %v", err)
 	}
-}
-
-// synthVP8 returns a frame with a valid VP8 frame tag (RFC 6386 9.1) and,
-// for key frames, the start code and size, followed by random bytes.
-func synthVP8(rng *rand.Rand, key bool, w, h, n int) []byte {
-	b := make([]byte, n)
-	rng.Read(b)
-	tag := uint32(n/2)<<5 | 1<<4
-	if !key {
-		tag |= 1
-	}
-	b[0], b[1], b[2] = byte(tag), byte(tag>>8), byte(tag>>16)
-	if key {
-		b[3], b[4], b[5] = 0x9d, 0x01, 0x2a
-		b[6], b[7], b[8], b[9] = byte(w), byte(w>>8), byte(h), byte(h>>8)
-	}
-	return b
-}
-
-// seekBuffer is an in-memory io.WriteSeeker.
-type seekBuffer struct {
-	b   []byte
-	pos int64
-}
-
-func (s *seekBuffer) Write(p []byte) (int, error) {
-	if end := s.pos + int64(len(p)); end > int64(len(s.b)) {
-		s.b = append(s.b, make([]byte, end-int64(len(s.b)))...)
-	}
-	copy(s.b[s.pos:], p)
-	s.pos += int64(len(p))
-	return len(p), nil
-}
-
-func (s *seekBuffer) Seek(off int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-		s.pos = off
-	case io.SeekCurrent:
-		s.pos += off
-	case io.SeekEnd:
-		s.pos = int64(len(s.b)) + off
-	}
-	return s.pos, nil
 }
