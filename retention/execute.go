@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -133,8 +134,27 @@ func Execute(ctx context.Context, plan Plan, opts Options, fn func(Result) error
 	if opts.markPurging == nil {
 		opts.markPurging = layout.MarkPurging
 	}
+	// Recordings are removed without syncing their parent directory each
+	// time; every parent is synced once when Execute ends.
+	var (
+		parentsMu sync.Mutex
+		parents   = map[string]bool{}
+	)
 	if opts.removeDir == nil {
-		opts.removeDir = layout.RemoveRecording
+		opts.removeDir = func(dir string) (int64, error) {
+			freed, err := layout.RemoveRecordingUnsynced(dir)
+			if err == nil {
+				parentsMu.Lock()
+				parents[filepath.Dir(dir)] = true
+				parentsMu.Unlock()
+			}
+			return freed, err
+		}
+		defer func() {
+			for p := range parents {
+				layout.SyncDir(p)
+			}
+		}()
 	}
 	if opts.removeFile == nil {
 		opts.removeFile = layout.RemovePlainFile

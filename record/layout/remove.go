@@ -26,6 +26,19 @@ var (
 // unless the manifest says purging; a directory without manifest (a purge
 // that crashed after deleting it) is finished off.
 func RemoveRecording(dir string) (freed int64, err error) {
+	freed, err = RemoveRecordingUnsynced(dir)
+	if err != nil {
+		return freed, err
+	}
+	return freed, SyncDir(filepath.Dir(dir))
+}
+
+// RemoveRecordingUnsynced is RemoveRecording without the final fsync of
+// the parent directory, for a caller that removes many recordings and
+// syncs each parent once at the end (the purge executor). Until then a
+// power loss may bring the removed directory back, empty or still marked
+// purging; the next purge finishes it.
+func RemoveRecordingUnsynced(dir string) (freed int64, err error) {
 	m, err := Read(dir)
 	switch {
 	case errors.Is(err, ErrNoManifest):
@@ -84,7 +97,7 @@ func RemoveRecording(dir string) (freed int64, err error) {
 	if err := os.Remove(dir); err != nil {
 		return freed, fmt.Errorf("layout: remove recording: %w", err)
 	}
-	return freed, SyncDir(filepath.Dir(dir))
+	return freed, nil
 }
 
 // RemovePlainFile deletes a plain WebM file and then its sidecar manifest,
