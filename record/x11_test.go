@@ -766,3 +766,55 @@ func BenchmarkX11FullCapture1080p(b *testing.B) {
 		})
 	}
 }
+
+// TestX11ResizeNewPart: recording a directory, an xrandr resize of the
+// screen starts a new part at the new size (the recorder issue's rule).
+func TestX11ResizeNewPart(t *testing.T) {
+	x := startX(t, true, 1024, 768)
+	needTool(t, "xrandr", "x11-xserver-utils")
+	src, err := OpenSource("x11:"+x.display, SourceOptions{FPS: 15, Frames: 24})
+	if err != nil {
+		t.Fatalf("OpenSource(x11:%s) = %v", x.display, err)
+	}
+	defer src.Close()
+	done := make(chan error, 1)
+	go func() {
+		time.Sleep(600 * time.Millisecond)
+		cmd := exec.Command("xrandr", "-s", "800x600")
+		cmd.Env = append(os.Environ(), "DISPLAY="+x.display)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			err = fmt.Errorf("xrandr -s 800x600: %v: %s", err, out)
+		}
+		done <- err
+	}()
+	res, err := RecordSession(context.Background(), src, SessionOptions{Root: t.TempDir(), Device: "x11", User: "u",
+		SessionID: "resize", Source: "x11:" + x.display, Realtime: true,
+		FreeSpace: func(string) (int64, error) { return 1 << 40, nil }})
+	if xerr := <-done; xerr != nil {
+		t.Fatal(xerr)
+	}
+	if err != nil {
+		t.Fatalf("RecordSession() = %v", err)
+	}
+	parts := res.Manifest.Parts
+	if len(parts) != 2 || parts[0].Width != 1024 || parts[0].Height != 768 ||
+		parts[1].Width != 800 || parts[1].Height != 600 || parts[1].SplitReason != "resolution" {
+		t.Fatalf("parts = %+v, want 1024x768 then 800x600 (resolution)", parts)
+	}
+	if n := parts[0].Frames + parts[1].Frames + res.Dropped; n != 24 {
+		t.Errorf("%d + %d frames + %d dropped, want 24", parts[0].Frames, parts[1].Frames, res.Dropped)
+	}
+	for _, p := range parts {
+		frames := ffprobeFrames(t, filepath.Join(res.Dir, p.Name))
+		want := fmt.Sprintf("%d,%d", p.Width, p.Height)
+		for _, f := range frames {
+			if f != want {
+				t.Fatalf("%s: a frame of %s, want all %s", p.Name, f, want)
+			}
+		}
+		if int64(len(frames)) != p.Frames {
+			t.Errorf("%s: ffprobe %d frames, manifest %d", p.Name, len(frames), p.Frames)
+		}
+	}
+}
