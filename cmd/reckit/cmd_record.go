@@ -70,7 +70,7 @@ func (o *recordOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&o.force, "force", "f", false, "overwrite FILE")
 
 	fs.StringVar(&o.dir, "dir", "", "without -o: create the recording directory under `DIR` (default $RECKIT_DIR, else the videos folder + /reckit)")
-	fs.StringVar(&o.device, "device", "", "device name for the manifest and names (default: the host name)")
+	fs.StringVar(&o.device, "device", "", "device name for the manifest and names (default: the VNC target for vnc sources, else the host name)")
 	fs.StringVar(&o.user, "user", "", "user for the manifest (default $USER)")
 	fs.StringVar(&o.sessionID, "session-id", "", "session id (default: random)")
 	fs.StringVar(&o.monitor, "monitor", "m0", "monitor token in part names")

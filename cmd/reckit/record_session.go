@@ -79,6 +79,9 @@ func runRecordSession(ctx context.Context, opts *recordOptions, g *globals, spec
 	}
 	device := opts.device
 	if device == "" {
+		device = vncTarget(spec)
+	}
+	if device == "" {
 		device, _ = os.Hostname()
 	}
 	user := opts.user
@@ -186,4 +189,17 @@ func (l *statusLine) done() {
 		fmt.Fprint(l.g.io.Err, "\r\x1b[K")
 		l.drawn = false
 	}
+}
+
+// vncTarget returns the server a vnc source records ("host:port", or the
+// socket path for vnc+unix), the default device of its recordings; "" for
+// other sources.
+func vncTarget(spec string) string {
+	switch {
+	case strings.HasPrefix(spec, "vnc+unix://"):
+		return strings.TrimPrefix(spec, "vnc+unix://")
+	case strings.HasPrefix(spec, "vnc://"):
+		return strings.TrimSuffix(strings.TrimPrefix(spec, "vnc://"), "/")
+	}
+	return ""
 }
