@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"iter"
 	"path"
 	"sort"
 	"strconv"
@@ -119,7 +120,16 @@ func runLs(ctx context.Context, opts *lsOptions, g *globals, args []string) erro
 	now := g.now()
 	since, until := opts.since.resolve(now), opts.until.resolve(now)
 	statuses := splitList(opts.status)
+	defer tuneLsGC()()
+	// Without --limit, every match is shown: sorter keeps them in bounded
+	// memory (it spills to a temporary file beyond lsSpillThreshold).
+	// With --limit, recs keeps only the first limit in order.
 	var recs []*inspect.Recording
+	var sorter *lsSorter
+	if opts.limit == 0 {
+		sorter = newLsSorter(opts.sort, opts.reverse)
+		defer sorter.close()
+	}
 	sum := inspect.NewCatalogSummary()
 	var unreadable int
 	var firstUnreadable error
@@ -129,9 +139,8 @@ func runLs(ctx context.Context, opts *lsOptions, g *globals, args []string) erro
 		}
 		r.Files, r.Manifest = nil, nil // keep only what is printed
 		sum.Add(r)
-		if opts.limit == 0 {
-			recs = append(recs, r)
-			return nil
+		if sorter != nil {
+			return sorter.add(r)
 		}
 		// With --limit, keep only the first limit in order: memory stays
 		// bounded by the limit, not by the tree.
@@ -160,16 +169,32 @@ func runLs(ctx context.Context, opts *lsOptions, g *globals, args []string) erro
 	if err != nil {
 		return err
 	}
-	sortRecordings(recs, opts.sort, opts.reverse)
-	shown := recs
-	sum.Shown, sum.More = len(shown), sum.Recordings-len(shown)
+	var shown iter.Seq2[*inspect.Recording, error]
+	if sorter != nil {
+		shown = sorter.all()
+		sum.Shown = sum.Recordings
+	} else {
+		sortRecordings(recs, opts.sort, opts.reverse)
+		shown = func(yield func(*inspect.Recording, error) bool) {
+			for _, r := range recs {
+				if !yield(r, nil) {
+					return
+				}
+			}
+		}
+		sum.Shown = len(recs)
+	}
+	sum.More = sum.Recordings - sum.Shown
 	for _, r := range roots {
 		sum.Filesystems = append(sum.Filesystems, inspect.FilesystemFree{Path: r, FreeBytes: freeBytes(r)})
 	}
 	switch {
 	case g.json:
 		out := newJSONL(g.io.Out)
-		for _, r := range shown {
+		for r, err := range shown {
+			if err != nil {
+				return err
+			}
 			if err := out.encode(r); err != nil {
 				return err
 			}
@@ -182,23 +207,7 @@ func runLs(ctx context.Context, opts *lsOptions, g *globals, args []string) erro
 			return err
 		}
 	default:
-		t := newTable(g.io, "DEVICE", "USER", "START", "DURATION", "RESOLUTION", "PARTS", "SIZE", "STATUS", "LOCKED", "NOTES", "PATH")
-		for _, r := range shown {
-			locked := any(r.Locked)
-			if t.tty {
-				locked = ""
-				if r.Locked {
-					locked = "locked"
-				}
-			}
-			res := r.ResolutionString()
-			if res == "" && t.tty {
-				res = "-"
-			}
-			t.row(orDashTTY(t.tty, r.Device), orDashTTY(t.tty, r.User), r.Start, time.Duration(r.DurationMS)*time.Millisecond,
-				res, r.Parts, byteCount(r.Bytes), string(r.Verdict), locked, r.Notes, r.Path)
-		}
-		if err := t.render(); err != nil {
+		if err := writeLsTable(g, shown); err != nil {
 			return err
 		}
 	}
@@ -286,10 +295,54 @@ func cmpInt(a, b int64) int {
 	return 0
 }
 
-func writeLsCSV(g *globals, recs []*inspect.Recording) error {
+// lsTableChunk is how many rows a piped table renders at a time: piped
+// rows are independent lines, so chunks keep the output identical while
+// memory stays bounded. A variable so that tests can lower it.
+var lsTableChunk = 1024
+
+// writeLsTable writes the table. Piped, it renders every lsTableChunk rows.
+// On a terminal, the rows stay buffered to align the columns, so memory
+// grows with the rows shown (a few hundred bytes each): that output is for
+// a person at a terminal; scripts get the piped form, --csv or --json,
+// which stream in bounded memory.
+func writeLsTable(g *globals, recs iter.Seq2[*inspect.Recording, error]) error {
+	header := []string{"DEVICE", "USER", "START", "DURATION", "RESOLUTION", "PARTS", "SIZE", "STATUS", "LOCKED", "NOTES", "PATH"}
+	t := newTable(g.io, header...)
+	n := 0
+	for r, err := range recs {
+		if err != nil {
+			return err
+		}
+		locked := any(r.Locked)
+		if t.tty {
+			locked = ""
+			if r.Locked {
+				locked = "locked"
+			}
+		}
+		res := r.ResolutionString()
+		if res == "" && t.tty {
+			res = "-"
+		}
+		t.row(orDashTTY(t.tty, r.Device), orDashTTY(t.tty, r.User), r.Start, time.Duration(r.DurationMS)*time.Millisecond,
+			res, r.Parts, byteCount(r.Bytes), string(r.Verdict), locked, r.Notes, r.Path)
+		if n++; !t.tty && n%lsTableChunk == 0 {
+			if err := t.render(); err != nil {
+				return err
+			}
+			t = newTable(g.io, header...)
+		}
+	}
+	return t.render()
+}
+
+func writeLsCSV(g *globals, recs iter.Seq2[*inspect.Recording, error]) error {
 	w := csv.NewWriter(g.io.Out)
 	_ = w.Write([]string{"device", "user", "session_id", "start", "end", "duration_ms", "resolutions", "parts", "bytes", "status", "locked", "notes", "path"})
-	for _, r := range recs {
+	for r, err := range recs {
+		if err != nil {
+			return err
+		}
 		_ = w.Write([]string{r.Device, r.User, r.SessionID, rfc3339(r.Start), rfc3339(r.End), strconv.FormatInt(r.DurationMS, 10),
 			r.ResolutionString(), strconv.Itoa(r.Parts), strconv.FormatInt(r.Bytes, 10), string(r.Verdict),
 			strconv.FormatBool(r.Locked), strconv.Itoa(r.Notes), r.Path})
