@@ -140,11 +140,17 @@ type X11Source struct {
 	stats   X11Stats
 }
 
+// x11Setup serializes connection setup: xgb's extension Init functions
+// write package-level tables that every connection's reader reads.
+var x11Setup sync.Mutex
+
 // OpenX11 connects to the X server named by display (":99", ":99.0",
 // "host:0", "/tmp/.X11-unix/X99") and prepares to capture the root window
 // of its screen. The caller closes the source, which closes the
 // connection.
 func OpenX11(display string, opts X11Options) (*X11Source, error) {
+	x11Setup.Lock()
+	defer x11Setup.Unlock()
 	if display == "" {
 		return nil, fmt.Errorf("%w: x11: want x11:DISPLAY, e.g. x11::0", ErrBadOption)
 	}
@@ -747,6 +753,23 @@ func (s *X11Source) Close() error {
 		xfixes.DestroyRegion(c, s.region)
 	}
 	c.Close()
+	// Wait for xgb's reader goroutine to end: it reads xgb's global event
+	// tables, which the next connection's extension Init writes. Draining
+	// the event queue until it is closed orders the two (the race detector
+	// proves it is needed when sources are opened one after another).
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for {
+			if ev, err := c.WaitForEvent(); ev == nil && err == nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-drained:
+	case <-time.After(5 * time.Second):
+	}
 	return nil
 }
 
