@@ -6,7 +6,7 @@ FUZZTIME ?= 30s
 BIN := bin/reckit
 DEMO := demo-recordings
 
-.PHONY: all build test test-crash bench bench-go bench-container bench-vp8 fuzz docs demo lint clean
+.PHONY: all build test test-crash bench bench-go bench-container bench-catalog bench-vp8 fuzz docs demo lint clean
 
 all: build
 
@@ -26,6 +26,11 @@ test:
 test-crash:
 	RECKIT_CRASH_TRIALS=$${RECKIT_CRASH_TRIALS:-50} $(GO) test -run '^TestCrashTrials$$' -count=1 -v ./record/ | grep -E '^(---|ok|FAIL)|trial'
 
+## bench-catalog: reckit verify and ls against cat, sha256sum, mkvmerge,
+## ffmpeg and ffprobe (after bench-container, which makes the 1 GiB file)
+bench-catalog: build
+	RECKIT_BIN=$(BIN) scripts/bench-catalog.sh
+
 ## bench-vp8: reckit's VP8 encoder against libvpx at matched PSNR (1080p demo
 ## scenarios and testsrc2); a Markdown table on stdout
 bench-vp8:
@@ -35,7 +40,7 @@ bench-vp8:
 ## bench: Go benchmarks, then the container commands against cat, cp,
 ## mkvmerge and ffmpeg on a 1 GiB WebM, then the VP8 encoder against libvpx
 ## (the tables and commands are in docs/benchmarks.md)
-bench: bench-go bench-container bench-vp8
+bench: bench-go bench-container bench-catalog bench-vp8
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -39,6 +39,7 @@ type rule struct {
 var rules = []rule{
 	{pkg: "cmd/reckit", cli: true},
 	{pkg: "inspect", allow: []string{"mux", "record/layout"}},
+	{pkg: "internal/gentree", cli: true}, // benchmark tree generator (scripts/bench-catalog.sh)
 	{pkg: "internal/importcheck"},
 	{pkg: "internal/testmedia", testOnly: true},
 	{pkg: "internal/testx", testOnly: true},
