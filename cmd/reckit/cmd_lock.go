@@ -113,10 +113,7 @@ var errNotRecording = errors.New("not a recording")
 func runAnnotate(ctx context.Context, op string, opts *annotateOptions, g *globals, rec, text string) error {
 	author := opts.author
 	if author == "" {
-		author = os.Getenv("USER")
-	}
-	if author == "" {
-		author = "unknown"
+		author = currentUser()
 	}
 	target, plain, err := resolveRec(ctx, opts, rec)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -358,10 +357,7 @@ func toRetention(r *inspect.Recording) retention.Recording {
 
 // purgeWho names who purges, for the audit log: user@host.
 func purgeWho() string {
-	name := "unknown"
-	if u, err := user.Current(); err == nil {
-		name = u.Username
-	}
+	name := currentUser()
 	host, err := os.Hostname()
 	if err != nil {
 		host = "unknown"

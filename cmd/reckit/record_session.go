@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	osuser "os/user"
 	"strings"
 	"sync"
 	"time"
@@ -86,12 +85,7 @@ func runRecordSession(ctx context.Context, opts *recordOptions, g *globals, spec
 	}
 	user := opts.user
 	if user == "" {
-		user = os.Getenv("USER")
-	}
-	if user == "" {
-		if u, err := osuser.Current(); err == nil {
-			user = u.Username
-		}
+		user = currentUser()
 	}
 	sid := opts.sessionID
 	if sid == "" {
