@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/reckit/reckit/mux"
+	"github.com/reckit/reckit/record/layout"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -28,7 +30,7 @@ func (o *joinOptions) addFlags(fs *pflag.FlagSet) {
 func newJoinCommand(g *globals) *cobra.Command {
 	opts := &joinOptions{}
 	cmd := &cobra.Command{
-		Use:   "join -o OUT FILE...",
+		Use:   "join -o OUT FILE|DIR...",
 		Short: "Concatenate parts into one seekable recording",
 		Long: longHelp(`Concatenate WebM parts into one seekable WebM with continuous
 timestamps: each part starts where the previous one ended (or, with
@@ -41,9 +43,13 @@ video track, and the order must agree with the parts' own links (the
 previous/next SegmentUID tags that reckit split and reckit record write)
 and their DateUTC. An inconsistent order is refused unless --force.
 
+A recording directory (docs/layout.md) stands for its parts, in the order
+its manifest lists them.
+
 The output is written as OUT.partial and renamed when complete; an existing
 OUT is kept unless --force.`),
 		Example: `  reckit join -o session.webm session-001.webm session-002.webm session-003.webm
+  reckit join -o session.webm /srv/recordings/20261122T055913Z-ws-042-3f2a9c1e
   reckit join --by-time -o day.webm morning.webm afternoon.webm`,
 		Args: cobra.MinimumNArgs(1),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
@@ -73,13 +79,29 @@ type joinRecord struct {
 
 func runJoin(ctx context.Context, opts *joinOptions, g *globals, args []string) error {
 	limitStreamingMemory()
+	var files []string
 	for _, a := range args {
-		if st, err := os.Stat(a); err != nil {
+		st, err := os.Stat(a)
+		if err != nil {
 			return err
-		} else if st.IsDir() {
-			return withHint(fmt.Errorf("%s: is a directory", a), "join the part files it holds, in order")
+		}
+		if !st.IsDir() {
+			files = append(files, a)
+			continue
+		}
+		// A recording directory: its parts, in manifest order.
+		m, err := layout.Read(a)
+		if err != nil {
+			return withHint(fmt.Errorf("%s: %w", a, err), "join takes part files, or recording directories with a manifest")
+		}
+		if len(m.Parts) == 0 {
+			return fmt.Errorf("%s: the manifest lists no parts", a)
+		}
+		for _, p := range m.Parts {
+			files = append(files, filepath.Join(a, p.Name))
 		}
 	}
+	args = files
 	open := func(i int) (io.Reader, io.Closer, string, error) {
 		f, err := os.Open(args[i])
 		if err != nil {
