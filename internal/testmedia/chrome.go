@@ -272,11 +272,19 @@ v.onloadedmetadata = function () {
     done();
   };
   if (v.requestVideoFrameCallback) {
-    v.requestVideoFrameCallback(function (now, meta) {
+    // The first frame presented may still be the one from before the seek
+    // (a loaded machine paints it late): keep listening until a frame near
+    // the target shows, or until the wait after 'seeked' ends.
+    const onFrame = function (now, meta) {
       out.frameTime = meta.mediaTime;
+      if (Math.abs(meta.mediaTime - out.seekTarget) > 0.25) {
+        v.requestVideoFrameCallback(onFrame);
+        return;
+      }
       framed = true;
       done();
-    });
+    };
+    v.requestVideoFrameCallback(onFrame);
   }
   v.currentTime = out.seekTarget;
 };
