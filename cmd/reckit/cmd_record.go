@@ -128,8 +128,9 @@ change, at a frame-rate change, and every --part-duration. The recording
 stops cleanly after --max-duration (default 24h; warned 5 minutes before)
 and when free space falls below --min-free (default 100MiB: it refuses to
 start below it). SIGINT/SIGTERM finalize the part and the manifest and exit
-0; a second signal exits 130 at once. After a crash the .partial part is
-readable up to its last Cluster and reckit repair completes it.
+0; a second signal ends the process at once, which leaves what a crash
+leaves: the .partial part readable up to its last Cluster, which reckit
+repair completes.
 
 Hooks (--on-start, --on-split, --on-warn, --on-stop) run with sh -c and
 RECKIT_EVENT, RECKIT_RECORDING, RECKIT_PART, RECKIT_REASON, RECKIT_BYTES and
