@@ -458,17 +458,7 @@ func TestX11ResizeXvnc(t *testing.T) {
 	if got := src.Info(); got.Width != 1024 || got.Height != 768 {
 		t.Fatalf("Info() = %dx%d, want 1024x768", got.Width, got.Height)
 	}
-	done := make(chan error, 1)
-	go func() {
-		time.Sleep(600 * time.Millisecond)
-		cmd := exec.Command("xrandr", "-s", "800x600")
-		cmd.Env = append(os.Environ(), "DISPLAY="+x.display)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			err = fmt.Errorf("xrandr -s 800x600: %v: %s", err, out)
-		}
-		done <- err
-	}()
+	done := resizeLater(x.display, 600*time.Millisecond, "800x600")
 	path := filepath.Join(t.TempDir(), "resize.webm")
 	out, err := os.Create(path)
 	if err != nil {
@@ -777,17 +767,7 @@ func TestX11ResizeNewPart(t *testing.T) {
 		t.Fatalf("OpenSource(x11:%s) = %v", x.display, err)
 	}
 	defer src.Close()
-	done := make(chan error, 1)
-	go func() {
-		time.Sleep(600 * time.Millisecond)
-		cmd := exec.Command("xrandr", "-s", "800x600")
-		cmd.Env = append(os.Environ(), "DISPLAY="+x.display)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			err = fmt.Errorf("xrandr -s 800x600: %v: %s", err, out)
-		}
-		done <- err
-	}()
+	done := resizeLater(x.display, 600*time.Millisecond, "800x600")
 	res, err := RecordSession(context.Background(), src, SessionOptions{Root: t.TempDir(), Device: "x11", User: "u",
 		SessionID: "resize", Source: "x11:" + x.display, Realtime: true,
 		FreeSpace: func(string) (int64, error) { return 1 << 40, nil }})
@@ -817,4 +797,21 @@ func TestX11ResizeNewPart(t *testing.T) {
 			t.Errorf("%s: ffprobe %d frames, manifest %d", p.Name, len(frames), p.Frames)
 		}
 	}
+}
+
+// resizeLater runs xrandr -s SIZE on display after delay; the channel
+// gets its error.
+func resizeLater(display string, delay time.Duration, size string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		time.Sleep(delay)
+		cmd := exec.Command("xrandr", "-s", size)
+		cmd.Env = append(os.Environ(), "DISPLAY="+display)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			err = fmt.Errorf("xrandr -s %s: %v: %s", size, err, out)
+		}
+		done <- err
+	}()
+	return done
 }

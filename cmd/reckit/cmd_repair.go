@@ -93,21 +93,14 @@ type repairRecord struct {
 func runRepair(ctx context.Context, opts *repairOptions, g *globals, args []string) error {
 	limitStreamingMemory()
 	out := newJSONL(g.io.Out)
-	failed := 0
-	var firstErr error
+	fails := itemFailures{total: len(args)}
 	for _, path := range args {
 		rec, err := repairOne(ctx, opts, g, path)
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
 				return err
 			}
-			failed++
-			if firstErr == nil {
-				firstErr = err
-			}
-			if len(args) > 1 {
-				g.itemErrorf(path, err)
-			}
+			fails.add(g, path, err)
 			continue
 		}
 		if g.json {
@@ -127,15 +120,7 @@ func runRepair(ctx context.Context, opts *repairOptions, g *globals, args []stri
 			fmt.Fprintln(g.io.Out)
 		}
 	}
-	switch {
-	case failed == 0:
-		return nil
-	case failed == len(args) && failed == 1:
-		return firstErr
-	case failed == len(args):
-		return fmt.Errorf("none of the %d files could be repaired: %w", failed, firstErr)
-	}
-	return &partialError{failed: failed, total: len(args), noun: "files", err: firstErr}
+	return fails.err("repaired")
 }
 
 func repairOne(ctx context.Context, opts *repairOptions, g *globals, path string) (*repairRecord, error) {
