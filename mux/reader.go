@@ -28,6 +28,13 @@ type Block struct {
 	HasVP8 bool
 	VP8    VP8Header
 	VP8Err error // non-nil when the track is VP8 but the frame header is invalid
+
+	// head holds the block's header bytes as they are in the file (element
+	// ID and size, track, relative timestamp, flags) for an unlaced
+	// SimpleBlock, else nil; rel is the relative timestamp. Remuxers use
+	// them to copy unchanged blocks as byte ranges.
+	head []byte
+	rel  int16
 }
 
 // Reader is a streaming WebM demuxer: header elements decoded with ebml-go
@@ -56,6 +63,7 @@ type Reader struct {
 	scratch      []byte
 	lastEnd      int64 // end of the last frame whose payload was read
 	hbuf         [32]byte
+	headBuf      [32]byte
 }
 
 // ReaderOptions configure a Reader.
@@ -355,7 +363,14 @@ func (r *Reader) startBlock(el Element, simple bool, off, end, dur int64) (*Bloc
 	}
 	b := &r.blk
 	*b = Block{Track: track, Timecode: r.clusterTS + int64(rel), Simple: simple, Offset: off, ElementEnd: end,
-		Cluster: r.clusterOff, Duration: dur, Invisible: flags&0x08 != 0}
+		Cluster: r.clusterOff, Duration: dur, Invisible: flags&0x08 != 0, rel: rel}
+	if simple && (flags>>1)&3 == 0 && el.HeaderLen > 1 && el.HeaderLen <= 9 {
+		// The header as it is in the file: the vint of a given length
+		// that holds a given value is unique, so re-encoding it is exact.
+		h := appendID(r.headBuf[:0], el.ID)
+		h = appendSize(h, uint64(el.Size), el.HeaderLen-len(h))
+		b.head = append(h, r.hbuf[:hl]...)
+	}
 	if simple {
 		b.Keyframe = flags&0x80 != 0
 		b.Discardable = flags&0x01 != 0
@@ -514,6 +529,33 @@ func (r *Reader) Payload(buf []byte) ([]byte, error) {
 	r.frameLeft = 0
 	r.lastEnd = b.DataOffset + b.DataSize
 	return buf, nil
+}
+
+// skipPayload accepts the current frame's payload without reading it, for
+// a caller that copies it later by offset: it checks that the input (of
+// known size) holds all of it. The scanner skips it on the next call to
+// Next (by seeking).
+func (r *Reader) skipPayload() error {
+	b := &r.blk
+	if r.frameLeft != b.DataSize {
+		return errors.New("mux: payload skipped twice or after Next")
+	}
+	if b.DataSize > maxFrame {
+		return formatErr(ErrTooLarge, b.DataOffset, "frame of %d bytes exceeds the %d-byte cap", b.DataSize, int64(maxFrame))
+	}
+	size := r.sc.Size()
+	if size < 0 {
+		return errors.New("mux: payload skipped on an input of unknown size")
+	}
+	if end := b.DataOffset + b.DataSize; end > size {
+		id := "SimpleBlock"
+		if !b.Simple {
+			id = "Block"
+		}
+		return r.sc.fail(formatErr(ErrTruncated, size, "input ends inside %s at byte %d", id, b.Offset))
+	}
+	r.lastEnd = b.DataOffset + b.DataSize
+	return nil
 }
 
 // maxFrame caps a frame read into memory: a 4096x2304 key frame at the

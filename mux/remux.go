@@ -23,10 +23,20 @@ type Source struct {
 	Header *Header
 	Video  Track
 	scale  int64 // ns per tick
+
+	// sr is set when the input is an *io.SectionReader: payloads are then
+	// not read but copied by range when written (see writer_ref.go).
+	sr *io.SectionReader
 }
 
 // OpenSource reads the header of r and checks that it holds exactly one
 // video track of codec VP8 and nothing reckit cannot carry over.
+//
+// When r is an *io.SectionReader (a file of known size), frames are not
+// read into memory: Split, Join and Repair copy their payloads by range,
+// in the kernel when the section lies in an *os.File and the output is a
+// regular file. That moves the *os.File's offset, which the SectionReader
+// does not use; the file must not change while it is read.
 func OpenSource(name string, r io.Reader) (*Source, error) {
 	rd := NewReader(r, ReaderOptions{})
 	h, err := rd.ReadHeader()
@@ -34,6 +44,9 @@ func OpenSource(name string, r io.Reader) (*Source, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	s := &Source{Name: name, R: rd, Header: h, scale: int64(h.Info.TimestampScale)}
+	if sr, ok := r.(*io.SectionReader); ok && rd.Scanner().Size() >= 0 {
+		s.sr = sr
+	}
 	var videos int
 	for _, t := range h.Tracks {
 		switch {
@@ -61,9 +74,20 @@ type Frame struct {
 	Key    bool
 	Width  int // key frames: coded size from the VP8 header
 	Height int
-	Data   []byte
-	Offset int64 // of the frame's block element in the source
-	End    int64 // just past the frame's payload
+	Data   []byte // nil when the payload is left in the source (ref)
+	Offset int64  // of the frame's block element in the source
+	End    int64  // just past the frame's payload
+
+	ref frameRef // where the payload is, when Data is nil
+}
+
+// write appends f to w at ts: by reference when its payload was left in
+// the source.
+func (f *Frame) write(w *Writer, ts time.Duration) error {
+	if f.Data == nil && f.ref.src != nil {
+		return w.writeRef(ts, f.Key, f.Width, f.Height, &f.ref)
+	}
+	return w.WriteFrame(ts, f.Key, f.Data)
 }
 
 // NextFrame returns the next complete video frame, reading the payload into
@@ -85,6 +109,16 @@ func (s *Source) NextFrame(buf []byte) (Frame, error) {
 		}
 		if b.HasVP8 && b.VP8.Key {
 			f.Width, f.Height = b.VP8.Width, b.VP8.Height
+		}
+		if s.sr != nil {
+			if err := s.R.skipPayload(); err != nil {
+				return Frame{}, err
+			}
+			f.ref = frameRef{src: s.sr, off: b.DataOffset, size: b.DataSize, head: b.head, rel: -1, cluster: b.Cluster}
+			if s.scale == int64(time.Millisecond) {
+				f.ref.rel = int64(b.rel)
+			}
+			return f, nil
 		}
 		f.Data, err = s.R.Payload(buf)
 		if err != nil {
@@ -199,8 +233,16 @@ type gopFrame struct {
 	ts            time.Duration
 	key           bool
 	width, height int
-	off, size     int64
+	off, size     int64 // in the interval's buffer, or in the source (ref)
+	ref           bool
+	rel, cluster  int64 // see frameRef
+	head          [maxRefHead]byte
+	headLen       int // 0: no reusable header
 }
+
+// maxRefHead is the longest block header the Writer writes (ID, an 8-byte
+// size, track, timestamp, flags): a longer source header never matches.
+const maxRefHead = 13
 
 func (g *gop) reset() error {
 	g.frames = g.frames[:0]
@@ -219,7 +261,17 @@ func (g *gop) reset() error {
 }
 
 func (g *gop) add(f Frame, spill func() (SpillFile, error)) error {
-	gf := gopFrame{ts: f.TS, key: f.Key, width: f.Width, height: f.Height, off: g.bytes, size: int64(len(f.Data))}
+	if f.Data == nil && f.ref.src != nil {
+		gf := gopFrame{ts: f.TS, key: f.Key, width: f.Width, height: f.Height, off: f.ref.off, size: f.ref.size,
+			ref: true, rel: f.ref.rel, cluster: f.ref.cluster}
+		if len(f.ref.head) <= maxRefHead {
+			gf.headLen = copy(gf.head[:], f.ref.head)
+		}
+		g.frames = append(g.frames, gf)
+		g.bytes += gf.size
+		return nil
+	}
+	gf := gopFrame{ts: f.TS, key: f.Key, width: f.Width, height: f.Height, off: g.bytes, size: int64(len(f.Data)), cluster: -1}
 	if !g.inFile && len(g.mem)+len(f.Data) > g.memCap && spill != nil {
 		if g.spill == nil {
 			s, err := spill()
@@ -260,30 +312,48 @@ func (g *gop) payload(i int, buf []byte) ([]byte, error) {
 	return buf, err
 }
 
-// outBytes bounds what the interval adds to a part: payloads, block
-// headers, and a Cluster header for every Cluster it may open.
-func (g *gop) outBytes(clusterDur time.Duration, clusterBytes int) int64 {
-	// Replay the Writer's Cluster rule (writer.go, WriteFrame) over the
-	// interval: the first frame is a key frame and opens a Cluster.
-	var n, cbuf int64
-	var cTS int64
+// outBytes is what the interval adds to a part written from time base on:
+// payloads, block headers, and the header of every Cluster it opens,
+// found by replaying the Writer's Cluster rule (writer.go) from the
+// Writer's current state.
+func (g *gop) outBytes(w *Writer, base time.Duration) int64 {
+	open, cStart, cTS, cLen, cSrc, prevTS := w.cOpen, w.cStart, w.cTS, int64(len(w.cbuf))+w.refBytes, w.refCluster, w.prevCTS
+	var n int64
 	closeCluster := func() {
-		if cbuf > 0 {
-			n += 4 + int64(sizeLen(uint64(cbuf)))
+		if open && cLen > 0 {
+			n += 4 + int64(sizeLen(uint64(cLen)))
 		}
 	}
-	for i, f := range g.frames {
-		t := f.ts.Milliseconds()
-		block := f.size + int64(BlockOverhead(int(f.size)))
-		if i == 0 || t-cTS >= clusterDur.Milliseconds() || t-cTS > 32767 || cbuf-10+f.size > int64(clusterBytes) {
-			closeCluster()
-			cTS, cbuf = t, 10 // the Timestamp element
-			n += 10
+	// The open Cluster's own header is already counted by Size (as
+	// ClusterOverhead), and so is what it holds.
+	openCounted := open
+	dur, maxBytes := w.opts.ClusterDuration.Milliseconds(), int64(w.opts.ClusterBytes)
+	for _, f := range g.frames {
+		t := int64((f.ts - base) / time.Millisecond)
+		src := cSrc
+		rel := int64(-1)
+		if f.ref {
+			src, rel = f.cluster, f.rel
 		}
-		cbuf += block
+		if clusterBreak(open, cStart, cTS, cLen, cSrc, t, f.key, f.size, src, dur, maxBytes) {
+			if !openCounted {
+				closeCluster()
+			}
+			openCounted = false
+			cTS = t
+			if f.ref {
+				cTS = alignedTS(t, rel, prevTS)
+			}
+			open, cStart, cLen, cSrc, prevTS = true, t, clusterTSLen, src, cTS
+			n += clusterTSLen
+		}
+		block := f.size + int64(BlockOverhead(int(f.size)))
+		cLen += block
 		n += block
 	}
-	closeCluster()
+	if !openCounted {
+		closeCluster()
+	}
 	return n + 2*cueBytes
 }
 
@@ -408,7 +478,7 @@ func (sp *splitter) flush(g *gop) error {
 		reason = "resolution"
 	case sp.opts.MaxDuration > 0 && first.ts >= sp.boundary:
 		reason = "duration"
-	case sp.opts.MaxBytes > 0 && sp.w.Size()+g.outBytes(sp.w.opts.ClusterDuration, sp.w.opts.ClusterBytes)+sp.w.CloseOverhead() > sp.opts.MaxBytes:
+	case sp.opts.MaxBytes > 0 && sp.w.Size()+g.outBytes(sp.w, sp.base)+sp.w.CloseOverhead() > sp.opts.MaxBytes:
 		reason = "size"
 	}
 	if reason != "" {
@@ -423,21 +493,32 @@ func (sp *splitter) flush(g *gop) error {
 		}
 	}
 	if sp.opts.MaxBytes > 0 && sp.cur.Frames == 0 {
-		if need := sp.w.Size() + g.outBytes(sp.w.opts.ClusterDuration, sp.w.opts.ClusterBytes) + sp.w.CloseOverhead(); need > sp.opts.MaxBytes && sp.opts.Warn != nil {
+		if need := sp.w.Size() + g.outBytes(sp.w, sp.base) + sp.w.CloseOverhead(); need > sp.opts.MaxBytes && sp.opts.Warn != nil {
 			sp.opts.Warn(fmt.Sprintf("the key-frame interval %v-%v alone takes %d bytes, more than the %d-byte limit: part %d exceeds it",
 				first.ts.Truncate(time.Millisecond), g.frames[len(g.frames)-1].ts.Truncate(time.Millisecond), need, sp.opts.MaxBytes, sp.cur.Index))
 		}
 	}
-	for i, f := range g.frames {
-		p, err := g.payload(i, sp.buf)
-		if err != nil {
-			return err
-		}
-		if g.inFile {
-			sp.buf = p[:0]
-		}
-		if err := sp.w.WriteFrame(f.ts-sp.base, f.key, p); err != nil {
-			return err
+	for i := range g.frames {
+		f := &g.frames[i]
+		if f.ref {
+			ref := frameRef{src: sp.src.sr, off: f.off, size: f.size, head: f.head[:f.headLen], rel: f.rel, cluster: f.cluster}
+			if f.headLen == 0 {
+				ref.head = nil
+			}
+			if err := sp.w.writeRef(f.ts-sp.base, f.key, f.width, f.height, &ref); err != nil {
+				return err
+			}
+		} else {
+			p, err := g.payload(i, sp.buf)
+			if err != nil {
+				return err
+			}
+			if g.inFile {
+				sp.buf = p[:0]
+			}
+			if err := sp.w.WriteFrame(f.ts-sp.base, f.key, p); err != nil {
+				return err
+			}
 		}
 		sp.cur.Frames++
 		if f.key {
@@ -665,12 +746,19 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 			if f.Key && f.Width > 0 {
 				sizes[[2]int{f.Width, f.Height}] = true
 			}
-			if err := w.WriteFrame(ts, f.Key, f.Data); err != nil {
+			if err := f.write(w, ts); err != nil {
 				c.Close()
 				w.Close()
 				return nil, err
 			}
 			last = ts
+		}
+		// Blocks copied by reference are read when their Cluster is
+		// written: end it before the part is closed.
+		if err := w.Flush(); err != nil {
+			c.Close()
+			w.Close()
+			return nil, err
 		}
 		c.Close()
 		fd := s.FrameDuration()
@@ -771,7 +859,7 @@ func Repair(ctx context.Context, src *Source, out io.Writer) (*RepairResult, err
 				return nil, err
 			}
 		}
-		if err := w.WriteFrame(f.TS, f.Key, f.Data); err != nil {
+		if err := f.write(w, f.TS); err != nil {
 			w.Close()
 			return nil, err
 		}

@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"image"
@@ -82,8 +84,9 @@ type streamOnly struct{ r io.Reader }
 
 func (s streamOnly) Read(p []byte) (int, error) { return s.r.Read(p) }
 
-// splitFile runs mux.Split on path (through a non-seekable reader unless
-// seekable) into parts in dir. It returns the result, the part paths and the
+// splitFile runs mux.Split on path into parts in dir: through an
+// io.SectionReader when seekable (payloads copied by range, as the CLI
+// does), else through a non-seekable reader (payloads through memory). It returns the result, the part paths and the
 // warnings.
 func splitFile(t *testing.T, path, dir string, seekable bool, opts mux.SplitOptions) (*mux.SplitResult, []string, []string, error) {
 	t.Helper()
@@ -92,9 +95,9 @@ func splitFile(t *testing.T, path, dir string, seekable bool, opts mux.SplitOpti
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var r io.Reader = f
-	if !seekable {
-		r = streamOnly{f}
+	var r io.Reader = streamOnly{f}
+	if seekable {
+		r = sectionOf(t, f)
 	}
 	src, err := mux.OpenSource(path, r)
 	if err != nil {
@@ -107,7 +110,19 @@ func splitFile(t *testing.T, path, dir string, seekable bool, opts mux.SplitOpti
 	return res, sink.paths, warnings, err
 }
 
-// joinFiles runs mux.Join on paths into out.
+// sectionOf returns f as an io.SectionReader over its whole size.
+func sectionOf(t *testing.T, f *os.File) *io.SectionReader {
+	t.Helper()
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return io.NewSectionReader(f, 0, st.Size())
+}
+
+// joinFiles runs mux.Join on paths into out. Parts at even indexes are read
+// through an io.SectionReader (payloads copied by range), the others as
+// plain files (payloads read), so one output mixes both paths.
 func joinFiles(t *testing.T, out string, paths []string, opts mux.JoinOptions) (*mux.JoinResult, error) {
 	t.Helper()
 	f, err := os.Create(out)
@@ -120,13 +135,16 @@ func joinFiles(t *testing.T, out string, paths []string, opts mux.JoinOptions) (
 		if err != nil {
 			return nil, nil, "", err
 		}
+		if i%2 == 0 {
+			return sectionOf(t, pf), pf, paths[i], nil
+		}
 		return pf, pf, paths[i], nil
 	}
 	return mux.Join(context.Background(), len(paths), open, f, opts)
 }
 
-// repairFile runs mux.Repair on path (read as a stream unless seekable)
-// into out.
+// repairFile runs mux.Repair on path into out: through an io.SectionReader
+// when seekable, else as a stream.
 func repairFile(t *testing.T, path, out string, seekable bool) (*mux.RepairResult, error) {
 	t.Helper()
 	in, err := os.Open(path)
@@ -134,9 +152,9 @@ func repairFile(t *testing.T, path, out string, seekable bool) (*mux.RepairResul
 		t.Fatal(err)
 	}
 	defer in.Close()
-	var r io.Reader = in
-	if !seekable {
-		r = streamOnly{in}
+	var r io.Reader = streamOnly{in}
+	if seekable {
+		r = sectionOf(t, in)
 	}
 	src, err := mux.OpenSource(path, r)
 	if err != nil {
@@ -1356,7 +1374,8 @@ func TestSplitSpill(t *testing.T) {
 	}
 	spill := &countingSpill{t: t, dir: dir}
 	limit := int64(5 << 20)
-	res, parts, warnings, err := splitFile(t, in, t.TempDir(), true, mux.SplitOptions{MaxBytes: limit, Spill: spill.new})
+	// Spilling happens only when payloads go through memory: a stream.
+	res, parts, warnings, err := splitFile(t, in, t.TempDir(), false, mux.SplitOptions{MaxBytes: limit, Spill: spill.new})
 	if err != nil {
 		t.Fatalf("Split(spill) = %v", err)
 	}
@@ -1377,4 +1396,66 @@ func TestSplitSpill(t *testing.T) {
 	if msg := testmedia.FFmpegDecodeErrors(t, parts[len(parts)-1]); msg != "" {
 		t.Errorf("FFmpegDecodeErrors(last part) = %q, want nothing", msg)
 	}
+}
+
+// blockHashes returns the SHA-256 of every video block element of path
+// (header and payload, as bytes in the file), in order.
+func blockHashes(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, s := range blockSpans(t, path) {
+		sum := sha256.Sum256(data[s.off:s.end])
+		out = append(out, hex.EncodeToString(sum[:]))
+	}
+	return out
+}
+
+// TestRemuxKeepsBlocks checks that split, join and repair of a file read
+// through an io.SectionReader keep every block byte for byte, headers
+// included (the output Clusters are aligned with the input's, so relative
+// timestamps do not change): the condition for copying runs of blocks as
+// one range.
+func TestRemuxKeepsBlocks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	in := testmedia.FFmpegWebM(t, dir, testmedia.Spec{Seconds: 6, KeyInt: 10})
+	want := blockHashes(t, in)
+	if len(want) != 60 {
+		t.Fatalf("fixture: %d blocks, want 60", len(want))
+	}
+	_, parts, _, err := splitFile(t, in, t.TempDir(), true, mux.SplitOptions{MaxDuration: 2 * time.Second})
+	if err != nil || len(parts) != 3 {
+		t.Fatalf("Split = %d parts, %v; want 3 parts", len(parts), err)
+	}
+	var got []string
+	for _, p := range parts {
+		got = append(got, blockHashes(t, p)...)
+	}
+	sameHashes(t, "split blocks", got, want)
+	joined := filepath.Join(dir, "joined.webm")
+	if _, err := joinFiles(t, joined, parts, mux.JoinOptions{}); err != nil {
+		t.Fatalf("Join = %v", err)
+	}
+	sameHashes(t, "joined blocks", blockHashes(t, joined), want)
+	cut := filepath.Join(dir, "cut.webm")
+	data, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cut, data[:len(data)*6/10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repaired := filepath.Join(dir, "repaired.webm")
+	res, err := repairFile(t, cut, repaired, true)
+	if err != nil {
+		t.Fatalf("Repair = %v", err)
+	}
+	if res.Frames < 20 {
+		t.Fatalf("Repair kept %d frames, want at least 20", res.Frames)
+	}
+	sameHashes(t, "repaired blocks", blockHashes(t, repaired), want[:res.Frames])
 }

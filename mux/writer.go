@@ -75,12 +75,22 @@ type Writer struct {
 	tagsDirty  bool
 	cuesPos    int64
 
-	cbuf      []byte // the open Cluster's data (Timestamp + blocks)
-	cTS       int64  // open Cluster's timestamp (ms)
-	cOpen     bool
-	cKey      bool
-	cues      []cue
-	lastCueTS int64
+	cbuf    []byte // the open Cluster's data (Timestamp + blocks)
+	cTS     int64  // open Cluster's timestamp (ms)
+	cStart  int64  // time of its first block (ms)
+	prevCTS int64  // the last Cluster's timestamp
+	cOpen   bool
+	cKey    bool
+
+	// Blocks copied from a source by reference (writeRef): the open
+	// Cluster's data is cbuf with the spans inserted at their positions.
+	spans      []span
+	refBytes   int64
+	refCluster int64 // source Cluster of the last frame (-1: none)
+	fileOut    fileWriter
+	copyBuf    []byte
+	cues       []cue
+	lastCueTS  int64
 
 	frames    int64
 	keys      int64
@@ -127,7 +137,8 @@ func NewWriter(w io.Writer, opts WriterOptions) (*Writer, error) {
 		}
 	}
 	wr := &Writer{out: w, opts: opts, tags: append([]SimpleTag(nil), opts.Tags...),
-		width: opts.Width, height: opts.Height, lastCueTS: -1 << 62}
+		width: opts.Width, height: opts.Height, lastCueTS: -1 << 62, refCluster: -1}
+	wr.fileOut = asFileWriter(w)
 	if s, ok := w.(io.WriteSeeker); ok && !opts.Live {
 		if _, err := s.Seek(0, io.SeekCurrent); err == nil {
 			wr.seeker = s
@@ -433,7 +444,7 @@ const cueBytes = 2 + 2 + 9 + 2 + 2 + 3 + 2 + 9
 func (w *Writer) Size() int64 {
 	n := w.pos
 	if w.cOpen {
-		n += int64(ClusterOverhead) + int64(len(w.cbuf))
+		n += int64(ClusterOverhead) + int64(len(w.cbuf)) + w.refBytes
 	}
 	return n
 }
@@ -472,53 +483,115 @@ func (w *Writer) frameTicks() int64 {
 // WriteFrame appends one frame at presentation time ts (from the start of
 // the file; not decreasing). The frame is copied.
 func (w *Writer) WriteFrame(ts time.Duration, key bool, frame []byte) error {
-	if w.closed {
-		return ErrClosed
-	}
-	if w.err != nil {
-		return w.err
-	}
-	t := int64(ts / time.Millisecond)
-	if w.frames > 0 && t < w.lastTS {
-		return fmt.Errorf("mux: timestamp %v goes back (previous %v)", ts, time.Duration(w.lastTS)*time.Millisecond)
-	}
-	if w.frames == 0 && !key {
-		return errors.New("mux: the first frame must be a key frame")
+	t, err := w.checkFrame(ts, key)
+	if err != nil {
+		return err
 	}
 	if key {
 		if h, err := ParseVP8Header(frame, int64(len(frame))); err == nil && h.Key {
 			w.width, w.height = h.Width, h.Height
 		}
 	}
-	newCluster := !w.cOpen ||
-		(key && len(w.cbuf) > 0) ||
-		t-w.cTS >= w.opts.ClusterDuration.Milliseconds() ||
-		t-w.cTS > 32767 ||
-		len(w.cbuf)+len(frame) > w.opts.ClusterBytes
-	if newCluster {
-		if err := w.endCluster(); err != nil {
+	if w.clusterBreak(t, key, int64(len(frame)), w.refCluster) {
+		if err := w.openCluster(t, t, key); err != nil {
 			return err
 		}
-		w.cOpen, w.cTS, w.cKey = true, t, key
-		if w.cbuf == nil && w.seeker != nil {
-			// Allocated once per file: growing it would leave garbage.
-			w.cbuf = make([]byte, 0, w.opts.ClusterBytes+64<<10)
-		}
-		w.cbuf = append(w.cbuf[:0], IDTimestamp)
-		w.cbuf = appendSize(w.cbuf, 8, 1)
-		for i := 7; i >= 0; i-- {
-			w.cbuf = append(w.cbuf, byte(t>>(8*i)))
-		}
 	}
-	rel := t - w.cTS
-	w.cbuf = append(w.cbuf, IDSimpleBlock)
-	w.cbuf = appendSize(w.cbuf, uint64(len(frame)+4), sizeLen(uint64(len(frame)+4)))
+	w.cbuf = appendBlockHead(w.cbuf, len(frame), t-w.cTS, key)
+	w.cbuf = append(w.cbuf, frame...)
+	w.account(t, key)
+	return nil
+}
+
+// checkFrame validates the next frame's time and returns it in ms.
+func (w *Writer) checkFrame(ts time.Duration, key bool) (int64, error) {
+	if w.closed {
+		return 0, ErrClosed
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	t := int64(ts / time.Millisecond)
+	if w.frames > 0 && t < w.lastTS {
+		return 0, fmt.Errorf("mux: timestamp %v goes back (previous %v)", ts, time.Duration(w.lastTS)*time.Millisecond)
+	}
+	if w.frames == 0 && !key {
+		return 0, errors.New("mux: the first frame must be a key frame")
+	}
+	return t, nil
+}
+
+// clusterBreak reports whether a frame at t (ms) of n payload bytes, from
+// source Cluster srcCluster (see writeRef), opens a new Cluster: at every
+// key frame, when the source starts a Cluster, and when the open one would
+// exceed ClusterDuration, the int16 relative timestamp or ClusterBytes.
+func (w *Writer) clusterBreak(t int64, key bool, n int64, srcCluster int64) bool {
+	return clusterBreak(w.cOpen, w.cStart, w.cTS, int64(len(w.cbuf))+w.refBytes, w.refCluster,
+		t, key, n, srcCluster, w.opts.ClusterDuration.Milliseconds(), int64(w.opts.ClusterBytes))
+}
+
+// clusterBreak is the Writer's Cluster rule, shared with split's size
+// estimate (gop.outBytes) so that both agree exactly. cStart is the time
+// of the open Cluster's first block, cTS its Timestamp, cLen its data so
+// far (Timestamp element included).
+func clusterBreak(open bool, cStart, cTS, cLen, cSrc, t int64, key bool, n, src, dur, maxBytes int64) bool {
+	return !open ||
+		(key && cLen > clusterTSLen) ||
+		src != cSrc ||
+		t-cStart >= dur ||
+		t-cTS > 32767 ||
+		cLen+n > maxBytes
+}
+
+// clusterTSLen is the size of a Cluster's Timestamp element as written.
+const clusterTSLen = 10
+
+// alignedTS is the Timestamp of a Cluster opened by a frame at t (ms) that
+// sits at relative time srcRel in its source Cluster (-1: none): the
+// source's Cluster time moved to the output timeline, so that the blocks
+// keep their relative timestamps and can be copied unchanged, when that is
+// a valid time (not negative, not before the previous Cluster's).
+func alignedTS(t, srcRel, prevTS int64) int64 {
+	if srcRel <= 0 || srcRel > t || t-srcRel < prevTS {
+		return t
+	}
+	return t - srcRel
+}
+
+// openCluster ends the open Cluster and starts one with Timestamp cTS whose
+// first block, at t, is a key frame or not.
+func (w *Writer) openCluster(cTS, t int64, key bool) error {
+	if err := w.endCluster(); err != nil {
+		return err
+	}
+	w.cOpen, w.cTS, w.cStart, w.cKey = true, cTS, t, key
+	w.prevCTS = cTS
+	if w.cbuf == nil && w.seeker != nil {
+		// Allocated once per file: growing it would leave garbage.
+		w.cbuf = make([]byte, 0, w.opts.ClusterBytes+64<<10)
+	}
+	w.cbuf = append(w.cbuf[:0], IDTimestamp)
+	w.cbuf = appendSize(w.cbuf, 8, 1)
+	for i := 7; i >= 0; i-- {
+		w.cbuf = append(w.cbuf, byte(cTS>>(8*i)))
+	}
+	return nil
+}
+
+// appendBlockHead appends a SimpleBlock header (track 1) for a frame of n
+// bytes at relative time rel.
+func appendBlockHead(dst []byte, n int, rel int64, key bool) []byte {
+	dst = append(dst, IDSimpleBlock)
+	dst = appendSize(dst, uint64(n+4), sizeLen(uint64(n+4)))
 	flags := byte(0)
 	if key {
 		flags = 0x80
 	}
-	w.cbuf = append(w.cbuf, 0x81, byte(rel>>8), byte(rel), flags)
-	w.cbuf = append(w.cbuf, frame...)
+	return append(dst, 0x81, byte(rel>>8), byte(rel), flags)
+}
+
+// account counts a frame written at t.
+func (w *Writer) account(t int64, key bool) {
 	if w.frames == 0 {
 		w.firstTS = t
 	} else {
@@ -529,7 +602,6 @@ func (w *Writer) WriteFrame(ts time.Duration, key bool, frame []byte) error {
 	if key {
 		w.keys++
 	}
-	return nil
 }
 
 // Flush ends the open Cluster and writes it to the output.
@@ -545,15 +617,23 @@ func (w *Writer) endCluster() error {
 		return w.err
 	}
 	w.cOpen = false
-	if w.cKey && w.cTS-w.lastCueTS >= 1000 {
-		w.cues = append(w.cues, cue{w.cTS, w.pos - w.segData})
-		w.lastCueTS = w.cTS
+	if w.cKey && w.cStart-w.lastCueTS >= 1000 {
+		w.cues = append(w.cues, cue{w.cStart, w.pos - w.segData})
+		w.lastCueTS = w.cStart
 	}
 	var h [16]byte
+	n := uint64(int64(len(w.cbuf)) + w.refBytes)
 	hb := appendID(h[:0], IDCluster)
-	hb = appendSize(hb, uint64(len(w.cbuf)), sizeLen(uint64(len(w.cbuf))))
+	hb = appendSize(hb, n, sizeLen(n))
 	w.write(hb)
-	w.write(w.cbuf)
+	at := 0
+	for _, sp := range w.spans {
+		w.write(w.cbuf[at:sp.at])
+		at = sp.at
+		w.copySpan(sp)
+	}
+	w.write(w.cbuf[at:])
+	w.spans, w.refBytes = w.spans[:0], 0
 	if cap(w.cbuf) > 2*w.opts.ClusterBytes {
 		w.cbuf = nil
 	}

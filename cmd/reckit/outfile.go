@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -19,6 +20,37 @@ type outFile struct {
 	final string
 	force bool
 	done  bool
+
+	// written counts bytes written in order; writeback has been started
+	// for everything before synced (see startWriteback).
+	written, synced int64
+}
+
+// writebackChunk is how much an output accumulates before its writeback
+// is started.
+const writebackChunk = 8 << 20
+
+// Write writes to the file and starts writeback of every full chunk.
+func (o *outFile) Write(p []byte) (int, error) {
+	n, err := o.File.Write(p)
+	o.wrote(int64(n))
+	return n, err
+}
+
+// ReadFrom copies r into the file (copy_file_range from another file) and
+// starts writeback of every full chunk.
+func (o *outFile) ReadFrom(r io.Reader) (int64, error) {
+	n, err := o.File.ReadFrom(r)
+	o.wrote(n)
+	return n, err
+}
+
+func (o *outFile) wrote(n int64) {
+	o.written += n
+	if o.written-o.synced >= writebackChunk {
+		startWriteback(o.File.Fd(), o.synced, o.written-o.synced)
+		o.synced = o.written
+	}
 }
 
 // createOut starts writing final. Without force, an existing final name is
