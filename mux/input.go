@@ -23,7 +23,8 @@ type input struct {
 
 const (
 	bigFill   = 256 << 10
-	smallFill = 8 << 10
+	smallFill = 1 << 10  // the first read after a seek: the next headers
+	seekMin   = 16 << 10 // skips up to this size read through the buffer
 )
 
 func newInput(r io.Reader, tee io.Writer) *input {
@@ -151,7 +152,9 @@ func (in *input) discard(n int64) (int64, error) {
 	if done == n {
 		return done, nil
 	}
-	if in.seeker != nil && in.err == nil {
+	// A short skip is cheaper read through than sought over (a seek costs
+	// a read call on the next header).
+	if in.seeker != nil && in.err == nil && n-done > seekMin {
 		rest := n - done
 		if in.size >= 0 && in.off+rest > in.size {
 			rest = in.size - in.off
