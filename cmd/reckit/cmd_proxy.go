@@ -32,6 +32,10 @@ type proxyOptions struct {
 	maxPartSize int64
 	maxDuration time.Duration
 	minFree     int64
+
+	tlsCert, tlsKey string // viewer side: terminate TLS with this certificate
+	tlsCA           string // server side: verify a VeNCrypt server with this CA
+	tlsServerName   string
 }
 
 func (o *proxyOptions) addFlags(fs *pflag.FlagSet) {
@@ -46,6 +50,10 @@ func (o *proxyOptions) addFlags(fs *pflag.FlagSet) {
 	fs.Var(newSizeValue(512<<20, &o.maxPartSize), "max-part-size", "no part larger than `SIZE`: a new part starts before it")
 	fs.Var(newDurationValue(24*time.Hour, &o.maxDuration), "max-duration", "end a recording (not the session) after `DUR`")
 	fs.Var(newSizeValue(100<<20, &o.minFree), "min-free", "do not record below `SIZE` free on the recordings filesystem")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "viewers: require TLS (VeNCrypt X509), with the certificate in `FILE` (PEM; with --tls-key)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "viewers: the private key of --tls-cert, in `FILE` (PEM)")
+	fs.StringVar(&o.tlsCA, "tls-ca", "", "server: use TLS (VeNCrypt X509) when the server offers it, verifying its certificate with the CA certificates in `FILE` (PEM)")
+	fs.StringVar(&o.tlsServerName, "tls-server-name", "", "server: the `NAME` its certificate must carry (default: the host of --target; localhost for a unix socket)")
 }
 
 func newProxyCommand(g *globals) *cobra.Command {
@@ -60,19 +68,43 @@ address as the user, parts of at most --max-part-size and a manifest kept
 up to date as parts close, exactly as reckit record writes them.
 
 The proxy never needs the password: VNC Authentication passes through
-untouched. It offers viewers only what it can relay (security None and
-VNC Authentication), rewrites every SetEncodings a viewer sends to the
-encodings it decodes (Raw, CopyRect, RRE, Hextile, Zlib, ZRLE, Tight and
-the Cursor, DesktopSize, ExtendedDesktopSize, LastRect pseudo-encodings),
-follows the viewer's SetPixelFormat and forwards input untouched. A
-session the proxy cannot decode is ended rather than relayed unrecorded.
+untouched. It offers viewers only what it can relay: security None or VNC
+Authentication, whichever the server asks for (both when the server offers
+both). It rewrites every SetEncodings a viewer sends to the encodings it
+decodes (Raw, CopyRect, RRE, Hextile, Zlib, ZRLE, Tight and the Cursor,
+DesktopSize, ExtendedDesktopSize, LastRect pseudo-encodings), follows the
+viewer's SetPixelFormat and forwards input untouched. A session the proxy
+cannot decode is ended rather than relayed unrecorded.
+
+TLS is terminated at the proxy, on each side independently:
+
+    --tls-cert FILE --tls-key FILE
+        viewers must use TLS: the proxy offers them only VeNCrypt with
+        X509Vnc (when the server asks for a VNC password, which is then
+        relayed inside TLS) or X509None, and presents this certificate
+        (PEM; a chain may follow it). Viewers speaking RFB 3.3 cannot do
+        VeNCrypt and are refused. Give the viewers the CA that signed it
+        (TigerVNC: -X509CA FILE -SecurityTypes X509Vnc,X509None).
+    --tls-ca FILE [--tls-server-name NAME]
+        when the server offers VeNCrypt X509None or X509Vnc, the proxy
+        uses it, verifying the server's certificate with these CA
+        certificates (PEM) for NAME (default: the host of --target;
+        localhost for a unix socket). Without --tls-ca a server that
+        offers only VeNCrypt is refused.
+
+The anonymous-TLS VeNCrypt types (TLSNone, TLSVnc) cannot be used: Go's
+TLS has no anonymous key exchange. A certificate, key or CA file that
+cannot be read or parsed fails at start (exit status 1).
 
 A viewer or server that disconnects ends that recording cleanly (a
 finalized file); the proxy keeps serving others. SIGINT/SIGTERM stop
 accepting, finalize every open recording and exit 0. With --json, one
-line per finished recording.`),
+line per finished recording, with the security used on each side.`),
 		Example: `  reckit proxy --listen 0.0.0.0:5900 --target 10.0.0.5:5900 --dir /srv/recordings
-  xtigervncviewer localhost::5900`,
+  xtigervncviewer localhost::5900
+  reckit proxy --listen 0.0.0.0:5900 --target vnc1.example.com:5900 --dir /srv/recordings \
+      --tls-cert proxy.pem --tls-key proxy.key --tls-ca site-ca.pem
+  xtigervncviewer -X509CA site-ca.pem -SecurityTypes X509Vnc,X509None proxy.example.com::5900`,
 		Args: cobra.NoArgs,
 		PreRunE: func(cmd *cobra.Command, args []string) error {
 			if opts.target == "" || opts.dir == "" {
@@ -83,6 +115,12 @@ line per finished recording.`),
 			}
 			if opts.fps <= 0 || opts.fps > 1000 {
 				return usageErrorf(cmd, "--fps %g: want 0 < fps <= 1000", opts.fps)
+			}
+			if (opts.tlsCert == "") != (opts.tlsKey == "") {
+				return usageErrorf(cmd, "--tls-cert and --tls-key go together: give both or neither")
+			}
+			if opts.tlsServerName != "" && opts.tlsCA == "" {
+				return usageErrorf(cmd, "--tls-server-name needs --tls-ca FILE")
 			}
 			return nil
 		},
@@ -110,6 +148,10 @@ type proxyRecord struct {
 	Width      int      `json:"width"` // of the first part
 	Height     int      `json:"height"`
 	StopReason string   `json:"stop_reason"`
+	// The security used on each side: None, VncAuth, X509None or X509Vnc
+	// (the last two: VeNCrypt, TLS).
+	ViewerSecurity string `json:"viewer_security"`
+	ServerSecurity string `json:"server_security"`
 }
 
 // network returns "unix" for a path, else "tcp".
@@ -129,6 +171,18 @@ func runProxy(ctx context.Context, opts *proxyOptions, g *globals, _ []string) e
 	factory, err := encoderFactory(opts.encoder)
 	if err != nil {
 		return err
+	}
+	var pcfg rfb.ProxyConfig
+	if opts.tlsCert != "" {
+		if pcfg.ViewerTLS, err = loadServerTLS(opts.tlsCert, opts.tlsKey); err != nil {
+			return err
+		}
+	}
+	if opts.tlsCA != "" {
+		name := tlsServerName(opts.tlsServerName, network(opts.target), opts.target)
+		if pcfg.ServerTLS, err = loadClientTLS(opts.tlsCA, name); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen(network(opts.listen), opts.listen)
 	if err != nil {
@@ -155,9 +209,12 @@ func runProxy(ctx context.Context, opts *proxyOptions, g *globals, _ []string) e
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rec, err := proxySession(ctx, opts, g, factory, vc)
+			rec, err := proxySession(ctx, opts, g, factory, pcfg, vc)
 			outMu.Lock()
 			defer outMu.Unlock()
+			if errors.Is(err, rfb.ErrNeedServerTLS) {
+				err = fmt.Errorf("%w (give the CA of its certificate with --tls-ca FILE)", err)
+			}
 			if err != nil {
 				g.warnf("proxy: viewer %s: %v", vc.RemoteAddr(), err)
 			}
@@ -189,7 +246,7 @@ func viewerName(addr net.Addr) string {
 
 // proxySession relays and records one viewer connection. It returns the
 // recording made, if any.
-func proxySession(ctx context.Context, opts *proxyOptions, g *globals, factory record.EncoderFactory, vc net.Conn) (*proxyRecord, error) {
+func proxySession(ctx context.Context, opts *proxyOptions, g *globals, factory record.EncoderFactory, pcfg rfb.ProxyConfig, vc net.Conn) (*proxyRecord, error) {
 	start := g.now().UTC()
 	d := net.Dialer{Timeout: 10 * time.Second}
 	sc, err := d.DialContext(ctx, network(opts.target), opts.target)
@@ -197,7 +254,7 @@ func proxySession(ctx context.Context, opts *proxyOptions, g *globals, factory r
 		vc.Close()
 		return nil, err
 	}
-	p := rfb.NewProxySession(vc, sc)
+	p := rfb.NewProxySessionConfig(vc, sc, pcfg)
 	stop := context.AfterFunc(ctx, func() { p.Close() })
 	deadline := time.Now().Add(60 * time.Second)
 	vc.SetDeadline(deadline)
@@ -234,7 +291,8 @@ func proxySession(ctx context.Context, opts *proxyOptions, g *globals, factory r
 	}
 	rec := &proxyRecord{Type: "recording", Path: res.Dir, Viewer: viewer, Target: opts.target,
 		Start: start.Format(time.RFC3339), End: g.now().UTC().Format(time.RFC3339), Parts: []string{},
-		Frames: res.Frames, Dropped: res.Dropped, Bytes: res.Bytes, DurationMS: res.Duration.Milliseconds()}
+		Frames: res.Frames, Dropped: res.Dropped, Bytes: res.Bytes, DurationMS: res.Duration.Milliseconds(),
+		ViewerSecurity: rfb.SecurityName(p.ViewerSecurity), ServerSecurity: rfb.SecurityName(p.ServerSecurity)}
 	if m := res.Manifest; m != nil {
 		rec.StopReason = m.StopReason
 		for i, p := range m.Parts {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -32,8 +33,10 @@ type recordOptions struct {
 	force       bool
 
 	// vnc sources.
-	passwordFile string
-	cursor       bool
+	passwordFile  string
+	cursor        bool
+	tlsCA         string
+	tlsServerName string
 
 	// Recording directories (no -o).
 	dir             string
@@ -66,6 +69,8 @@ func (o *recordOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.title, "title", "", "title written into the recording")
 	fs.StringVar(&o.passwordFile, "password-file", "", "vnc: read the VNC password from the first line of `FILE` (else $RECKIT_VNC_PASSWORD)")
 	fs.BoolVar(&o.cursor, "cursor", true, "vnc: record the mouse cursor (--cursor=false leaves it out)")
+	fs.StringVar(&o.tlsCA, "tls-ca", "", "vnc: use TLS (VeNCrypt X509None/X509Vnc), verifying the server's certificate with the CA certificates in `FILE` (PEM)")
+	fs.StringVar(&o.tlsServerName, "tls-server-name", "", "vnc: the `NAME` the server's certificate must carry (default: the host of the source; localhost for vnc+unix)")
 	fs.Var(newEnumValue("scenario", []string{"tour", "typing", "pointer", "drag", "scroll", "switch"}, "tour", &o.scenario), "demo-scenario", "demo source: the whole tour or one activity")
 	fs.BoolVarP(&o.force, "force", "f", false, "overwrite FILE")
 
@@ -109,9 +114,16 @@ encoder (no ffmpeg or libvpx needed). Sources:
                   (--password-file or $RECKIT_VNC_PASSWORD, never argv);
                   every encoding decoded; an idle screen repeats frames
                   at --fps (default 15); a desktop resize continues at the
-                  new size
+                  new size. With --tls-ca FILE, TLS (VeNCrypt X509None or
+                  X509Vnc) is used whenever the server offers it, the
+                  server's certificate verified with the CA certificates
+                  in FILE for the source's host (or --tls-server-name);
+                  without it a server offering only VeNCrypt is refused.
+                  Anonymous TLS (TLSNone, TLSVnc) is not possible with
+                  Go's TLS
     vnc+unix:///PATH
-                  a VNC server's unix socket (Xvnc -rfbunixpath)
+                  a VNC server's unix socket (Xvnc -rfbunixpath); TLS
+                  as for vnc://, the name checked being localhost
 
 The recording ends at the end of input, after --duration of media time,
 or on SIGINT/SIGTERM; in every case the file is finalized (Duration, Cues)
@@ -159,6 +171,12 @@ same file with a key frame at the new size.`),
 			if opts.fps < 0 || opts.fps > 1000 {
 				return usageErrorf(cmd, "--fps %g: want 0 < fps <= 1000", opts.fps)
 			}
+			if (opts.tlsCA != "" || opts.tlsServerName != "") && !strings.HasPrefix(args[0], "vnc://") && !strings.HasPrefix(args[0], "vnc+unix://") {
+				return usageErrorf(cmd, "--tls-ca and --tls-server-name are for vnc:// and vnc+unix:// sources, not %q", args[0])
+			}
+			if opts.tlsServerName != "" && opts.tlsCA == "" {
+				return usageErrorf(cmd, "--tls-server-name needs --tls-ca FILE")
+			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -197,6 +215,13 @@ func runRecord(ctx context.Context, opts *recordOptions, g *globals, args []stri
 	} else {
 		so.Password = pw
 	}
+	if opts.tlsCA != "" {
+		cfg, err := loadClientTLS(opts.tlsCA, vncServerName(opts.tlsServerName, args[0]))
+		if err != nil {
+			return err
+		}
+		so.TLSConfig = cfg
+	}
 	if opts.scenario != "tour" {
 		so.Scenario = opts.scenario
 	}
@@ -206,6 +231,9 @@ func runRecord(ctx context.Context, opts *recordOptions, g *globals, args []stri
 	src, err := record.OpenSource(args[0], so)
 	if errors.Is(err, rfb.ErrAuth) {
 		return withHint(err, "give the VNC password with --password-file FILE or $RECKIT_VNC_PASSWORD")
+	}
+	if errors.Is(err, rfb.ErrUnsupported) && opts.tlsCA == "" && strings.Contains(err.Error(), "only VeNCrypt") {
+		return withHint(err, "give the CA of the server's certificate with --tls-ca FILE")
 	}
 	if err != nil {
 		return err
@@ -286,4 +314,19 @@ func vncPassword(file string) ([]byte, error) {
 		return []byte(pw), nil
 	}
 	return nil, nil
+}
+
+// vncServerName is the name a vnc source's certificate is checked
+// against: name when given, else the host of a vnc:// spec, else
+// localhost.
+func vncServerName(name, spec string) string {
+	if name != "" {
+		return name
+	}
+	if rest, ok := strings.CutPrefix(spec, "vnc://"); ok {
+		if u, err := url.Parse("vnc://" + rest); err == nil && u.Hostname() != "" {
+			return u.Hostname()
+		}
+	}
+	return "localhost"
 }

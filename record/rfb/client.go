@@ -37,7 +37,8 @@ type Config struct {
 	// Encodings to ask for; nil means DefaultEncodings.
 	Encodings []int32
 	// TLS enables VeNCrypt X509None and X509Vnc with this configuration
-	// (ServerName and RootCAs as for any TLS client). Nil: no VeNCrypt.
+	// (ServerName and RootCAs as for any TLS client), preferred to the
+	// server's other security types. Nil: no VeNCrypt.
 	TLS *tls.Config
 }
 
@@ -49,8 +50,8 @@ type Client struct {
 	raw     net.Conn // what the caller passed
 	Version string
 	Name    string
-	// Security is the security type used (SecNone, SecVNCAuth, or a
-	// VeNCrypt subtype).
+	// Security is the security type used (SecNone, SecVNCAuth, or the
+	// VeNCrypt subtype SecX509None or SecX509Vnc).
 	Security uint32
 	FB       *Framebuffer
 	dec      *Decoder
@@ -241,8 +242,9 @@ func (c *Client) failure(minor int, step string) error {
 	return c.herr(step, fmt.Errorf("%w: server refused: %s", ErrProtocol, reason))
 }
 
-// chooseSecurity picks None, then VNC Authentication when a password is
-// given, then VeNCrypt when TLS is configured.
+// chooseSecurity picks VeNCrypt when TLS is configured (asking for TLS
+// means the connection is to be encrypted whenever the server can), then
+// None, then VNC Authentication when a password is given.
 func chooseSecurity(types []byte, cfg Config) (uint32, error) {
 	has := func(t byte) bool {
 		for _, x := range types {
@@ -253,12 +255,12 @@ func chooseSecurity(types []byte, cfg Config) (uint32, error) {
 		return false
 	}
 	switch {
+	case has(SecVeNCrypt) && cfg.TLS != nil:
+		return SecVeNCrypt, nil
 	case has(SecNone):
 		return SecNone, nil
 	case has(SecVNCAuth) && cfg.Password != nil:
 		return SecVNCAuth, nil
-	case has(SecVeNCrypt) && cfg.TLS != nil:
-		return SecVeNCrypt, nil
 	case has(SecVNCAuth):
 		return 0, fmt.Errorf("%w: the server requires a VNC password", ErrAuth)
 	case has(SecVeNCrypt):
@@ -303,71 +305,15 @@ func (c *Client) vncAuth(password []byte) error {
 	return nil
 }
 
-// vencrypt runs the VeNCrypt 0.2 negotiation and the TLS handshake, then
-// VNC Authentication for X509Vnc.
+// vencrypt runs the VeNCrypt 0.2 negotiation and the TLS handshake (see
+// vencryptClient), then VNC Authentication inside TLS for X509Vnc.
 func (c *Client) vencrypt(cfg Config) error {
-	var v [2]byte
-	if err := c.r.full(v[:]); err != nil {
-		return c.herr("VeNCrypt version", err)
-	}
-	if v[0] != 0 || v[1] < 2 {
-		return c.herr("VeNCrypt version", fmt.Errorf("%w: VeNCrypt %d.%d (want 0.2)", ErrUnsupported, v[0], v[1]))
-	}
-	if err := c.write([]byte{0, 2}); err != nil {
-		return c.herr("VeNCrypt version", err)
-	}
-	ack, err := c.r.u8()
-	if err != nil || ack != 0 {
-		return c.herr("VeNCrypt version", fmt.Errorf("%w: server refused VeNCrypt 0.2", ErrProtocol))
-	}
-	n, err := c.r.u8()
+	choice, tc, err := vencryptClient(c.r, c.raw, cfg.TLS, cfg.Password != nil, c.herr)
 	if err != nil {
-		return c.herr("VeNCrypt subtypes", err)
-	}
-	var choice uint32
-	anonOnly := n > 0
-	for i := 0; i < int(n); i++ {
-		t, err := c.r.u32()
-		if err != nil {
-			return c.herr("VeNCrypt subtypes", err)
-		}
-		switch t {
-		case vencryptX509None:
-			choice = t
-		case vencryptX509Vnc:
-			if choice != vencryptX509None && cfg.Password != nil {
-				choice = t
-			}
-		}
-		if t >= vencryptX509None {
-			anonOnly = false
-		}
-	}
-	if choice == 0 {
-		if anonOnly {
-			return c.herr("VeNCrypt subtypes", fmt.Errorf("%w: the server offers only anonymous TLS (VeNCrypt TLSNone/TLSVnc/TLSPlain), which Go's TLS cannot do: give the server an X.509 certificate (X509None or X509Vnc)", ErrUnsupported))
-		}
-		return c.herr("VeNCrypt subtypes", fmt.Errorf("%w: no VeNCrypt subtype reckit can use (X509None, or X509Vnc with a password)", ErrUnsupported))
-	}
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], choice)
-	if err := c.write(b[:]); err != nil {
-		return c.herr("VeNCrypt subtype", err)
-	}
-	if ok, err := c.r.u8(); err != nil || ok != 1 {
-		return c.herr("VeNCrypt subtype", fmt.Errorf("%w: server refused subtype %d", ErrProtocol, choice))
-	}
-	if c.r.r.Buffered() > 0 {
-		return c.herr("VeNCrypt TLS", fmt.Errorf("%w: data before the TLS handshake", ErrProtocol))
-	}
-	tc := tls.Client(c.raw, cfg.TLS)
-	if err := tc.Handshake(); err != nil {
-		return c.herr("VeNCrypt TLS handshake", err)
+		return err
 	}
 	c.conn = tc
-	off := c.r.off
-	c.r = newReader(tc)
-	c.r.off = off
+	c.r = tlsReader(c.r, tc)
 	c.Security = choice
 	if choice == vencryptX509Vnc {
 		var ch [16]byte
