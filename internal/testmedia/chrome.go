@@ -420,6 +420,15 @@ func runChromeIn(dir, url string, timeout time.Duration, wait func(context.Conte
 		"--crash-dumps-dir="+filepath.Join(profile, "crashes"),
 		url)
 	cmd := exec.Command(path, args...)
+	// Chromium makes org.chromium.Chromium.* scratch directories under
+	// TMPDIR and leaves some behind: give it a directory of its own,
+	// removed below, with a short path (it puts a unix socket there).
+	scratch, err := os.MkdirTemp("", "crtmp")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
+	cmd.Env = append(os.Environ(), "TMPDIR="+scratch)
 	stderr := &tailWriter{max: 8 << 10}
 	cmd.Stdout = stderr
 	cmd.Stderr = stderr
