@@ -57,48 +57,18 @@ want() { [[ $sections == *" $1 "* ]]; }
 ntree=10000  # recordings in the ls tree
 nsample=200  # parts the ffprobe and mkvmerge loops read
 
-if ! [[ $reps =~ ^[1-9][0-9]*$ ]]; then
-	echo "bench-catalog: BENCH_REPS must be a positive integer, not '$reps'" >&2
-	exit 2
-fi
-
-note() { echo "bench-catalog: $*" >&2; }
-die() {
-	note "$*"
-	exit 1
-}
+bench_name=bench-catalog
+# shellcheck source=scripts/bench-lib.sh
+source "$root/scripts/bench-lib.sh"
 
 # --- tools -----------------------------------------------------------------
 
-# need WHAT PKG...: WHAT is a command name or an absolute path.
-missing_pkgs=()
-need() {
-	local what=$1
-	shift
-	if [[ $what == /* ]]; then
-		[[ -x $what ]] && return 0
-	else
-		command -v "$what" >/dev/null 2>&1 && return 0
-	fi
-	local p
-	for p in "$@"; do
-		[[ " ${missing_pkgs[*]-} " == *" $p "* ]] || missing_pkgs+=("$p")
-	done
-}
 need /usr/bin/time time
 need ffmpeg ffmpeg
 need ffprobe ffmpeg
 need mkvmerge mkvtoolnix
 need sha256sum coreutils
-if ((${#missing_pkgs[@]} > 0)); then
-	note "missing Debian packages: ${missing_pkgs[*]}"
-	if [[ $(id -u) != 0 ]]; then
-		die "run as root, or: sudo apt-get install -y --no-install-recommends ${missing_pkgs[*]}"
-	fi
-	command -v apt-get >/dev/null 2>&1 || die "no apt-get here; install ${missing_pkgs[*]} with your package manager"
-	DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing_pkgs[@]}" >&2
-fi
+install_missing
 
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
@@ -107,14 +77,7 @@ if want verify || want decode; then
 	[[ -s $big ]] || die "no benchmark file $big: run scripts/bench-container.sh first (it makes the file, about 5 minutes)"
 fi
 
-if [[ -n ${RECKIT_BIN:-} ]]; then
-	reckit=$RECKIT_BIN
-else
-	reckit=$root/bin/reckit
-	note "building $reckit"
-	(cd "$root" && CGO_ENABLED=0 go build -o bin/reckit ./cmd/reckit)
-fi
-[[ -x $reckit ]] || die "no reckit binary at $reckit"
+find_reckit
 
 logs=$dir/logs-catalog
 rm -rf "$logs"
@@ -161,50 +124,11 @@ mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
-# timed SECTION TOOL OKCODES CMD...: run CMD once under /usr/bin/time, its
-# stdout to /dev/null, its stderr to logs-catalog/; OKCODES is a regex of
-# accepted exit statuses.
-timed() {
-	local section=$1 tool=$2 ok=$3
-	shift 3
-	local log="$logs/$section-${tool//[^A-Za-z0-9]/_}.log"
-	local tf=$dir/.time-catalog t0 t1 rc=0
-	t0=$EPOCHREALTIME
-	/usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >/dev/null 2>"$log" || rc=$?
-	t1=$EPOCHREALTIME
-	if ! [[ $rc =~ ^($ok)$ ]]; then
-		note "$section / $tool exited $rc; log $log:"
-		tail -n 5 "$log" >&2
-		printf '%s\t%s\t%d\tfailed\texit-%d\t-\t-\n' "$section" "$tool" "$rep" "$rc" >>"$raw"
-		failures+=("$section / $tool (exit $rc, round $rep)")
-		return 0
-	fi
-	local e m u sy
-	read -r e m u sy < <(tail -n 1 "$tf")
-	printf '%s\t%s\t%d\t%s\t%s\t%s\t%s\n' "$section" "$tool" "$rep" \
-		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')" "$e" "$m" \
-		"$(awk -v u="$u" -v s="$sy" 'BEGIN { printf "%.2f", u + s }')" >>"$raw"
-}
-
 # prep INPUT...: untimed, before every verify run: flush dirty pages, read
 # the inputs once so they are in the page cache.
 prep() {
 	sync
 	cat "$@" >/dev/null
-}
-
-# run_section SECTION TOOL_FUNCTION...: BENCH_REPS rounds; in each round every
-# tool runs once, starting with a different tool each round.
-run_section() {
-	local section=$1
-	shift
-	local fns=("$@") n=$# i
-	for ((rep = 1; rep <= reps; rep++)); do
-		note "$section: round $rep of $reps"
-		for ((i = 0; i < n; i++)); do
-			"${fns[(i + rep - 1) % n]}"
-		done
-	done
 }
 
 # 1. verify: one file, structure only and with its SHA-256
