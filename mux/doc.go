@@ -1,6 +1,8 @@
 // Package mux is reckit's streaming WebM/EBML core: an element scanner, a
 // demuxer that iterates blocks and VP8 frame headers without decoding pixels,
-// and a muxer that writes seekable or live WebM.
+// a muxer that writes seekable or live WebM (one VP8 video track and
+// optionally one audio track), and the remuxers behind split, join and
+// repair, which carry a VP8 track and one Opus or Vorbis track byte for byte.
 //
 // Everything here streams: memory is bounded by constants (the largest header
 // element accepted, one Cluster being written), never by the file size. Sizes

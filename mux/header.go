@@ -76,7 +76,10 @@ type Track struct {
 	Width, Height   int    // video
 	SamplingFreq    float64
 	Channels        uint64
+	BitDepth        uint64 // audio, 0 when absent
 	CodecPrivate    []byte
+	CodecDelay      uint64 // ns (Matroska CodecDelay), 0 when absent
+	SeekPreRoll     uint64 // ns (Matroska SeekPreRoll), 0 when absent
 }
 
 // IsVideo reports whether the track is a video track.
@@ -175,6 +178,7 @@ type videoEl struct {
 type audioEl struct {
 	SamplingFrequency float64 `ebml:"SamplingFrequency"`
 	Channels          uint64  `ebml:"Channels"`
+	BitDepth          uint64  `ebml:"BitDepth"`
 }
 
 type trackEntryEl struct {
@@ -186,6 +190,8 @@ type trackEntryEl struct {
 	Name            string   `ebml:"Name"`
 	Language        string   `ebml:"Language"`
 	DefaultDuration uint64   `ebml:"DefaultDuration"`
+	CodecDelay      uint64   `ebml:"CodecDelay"`
+	SeekPreRoll     uint64   `ebml:"SeekPreRoll"`
 	Video           *videoEl `ebml:"Video"`
 	Audio           *audioEl `ebml:"Audio"`
 }
@@ -295,12 +301,22 @@ func decodeTracks(whole []byte, off int64, h *Header) error {
 	h.Tracks = h.Tracks[:0]
 	for _, e := range w.T.TrackEntry {
 		t := Track{Number: e.TrackNumber, UID: e.TrackUID, Type: e.TrackType, CodecID: e.CodecID,
-			Name: e.Name, Language: e.Language, DefaultDuration: e.DefaultDuration, CodecPrivate: e.CodecPrivate}
+			Name: e.Name, Language: e.Language, DefaultDuration: e.DefaultDuration, CodecPrivate: e.CodecPrivate,
+			CodecDelay: e.CodecDelay, SeekPreRoll: e.SeekPreRoll}
 		if e.Video != nil {
 			t.Width, t.Height = int(e.Video.PixelWidth), int(e.Video.PixelHeight)
 		}
 		if e.Audio != nil {
-			t.SamplingFreq, t.Channels = e.Audio.SamplingFrequency, e.Audio.Channels
+			t.SamplingFreq, t.Channels, t.BitDepth = e.Audio.SamplingFrequency, e.Audio.Channels, e.Audio.BitDepth
+		}
+		if t.Type == 2 {
+			// The Matroska defaults of absent Audio elements.
+			if t.SamplingFreq == 0 {
+				t.SamplingFreq = 8000
+			}
+			if t.Channels == 0 {
+				t.Channels = 1
+			}
 		}
 		h.Tracks = append(h.Tracks, t)
 	}

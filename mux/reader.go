@@ -35,6 +35,12 @@ type Block struct {
 	// them to copy unchanged blocks as byte ranges.
 	head []byte
 	rel  int16
+	// A laced block (lacing: its 2 lacing bits, else 0) read as one unit:
+	// bodyOff is where its body (lace header and frames) starts, lhead
+	// the header before it as in the file (an unlaced SimpleBlock: nil).
+	lacing  byte
+	bodyOff int64
+	lhead   []byte
 }
 
 // Reader is a streaming WebM demuxer: header elements decoded with ebml-go
@@ -53,6 +59,7 @@ type Reader struct {
 	groupOff     int64
 	groupEnd     int64
 	groupDur     int64
+	blockEnd     int64 // end of the current Block or SimpleBlock element
 	clusters     int
 	secondSeg    int64
 	vp8Track     map[uint64]bool
@@ -64,7 +71,12 @@ type Reader struct {
 	lastEnd      int64 // end of the last frame whose payload was read
 	hbuf         [32]byte
 	headBuf      [32]byte
+	laceHdr      []byte // the current block's lace header as read
+	laceHdrOK    bool   // laceHdr holds all of it (at most maxLaceHdr bytes)
 }
+
+// maxLaceHdr bounds the lace header kept for copying a laced block.
+const maxLaceHdr = 4096
 
 // ReaderOptions configure a Reader.
 type ReaderOptions struct {
@@ -361,16 +373,24 @@ func (r *Reader) startBlock(el Element, simple bool, off, end, dur int64) (*Bloc
 	if _, err := io.ReadFull(r.sc, r.hbuf[:hl]); err != nil {
 		return nil, err
 	}
+	r.blockEnd = el.End()
 	b := &r.blk
 	*b = Block{Track: track, Timecode: r.clusterTS + int64(rel), Simple: simple, Offset: off, ElementEnd: end,
-		Cluster: r.clusterOff, Duration: dur, Invisible: flags&0x08 != 0, rel: rel}
-	if simple && (flags>>1)&3 == 0 && el.HeaderLen > 1 && el.HeaderLen <= 9 {
+		Cluster: r.clusterOff, Duration: dur, Invisible: flags&0x08 != 0, rel: rel,
+		lacing: (flags >> 1) & 3, bodyOff: r.sc.Offset()}
+	if simple && el.HeaderLen > 1 && el.HeaderLen <= 9 {
 		// The header as it is in the file: the vint of a given length
 		// that holds a given value is unique, so re-encoding it is exact.
 		h := appendID(r.headBuf[:0], el.ID)
 		h = appendSize(h, uint64(el.Size), el.HeaderLen-len(h))
-		b.head = append(h, r.hbuf[:hl]...)
+		h = append(h, r.hbuf[:hl]...)
+		if b.lacing == 0 {
+			b.head = h
+		} else {
+			b.lhead = h
+		}
 	}
+	r.laceHdr, r.laceHdrOK = r.laceHdr[:0], true
 	if simple {
 		b.Keyframe = flags&0x80 != 0
 		b.Discardable = flags&0x01 != 0
@@ -397,6 +417,11 @@ func (r *Reader) readByte(el Element) (byte, error) {
 			return 0, formatErr(ErrCorrupt, el.Offset, "lacing header overruns %s", IDName(el.ID))
 		}
 		return 0, err
+	}
+	if len(r.laceHdr) < maxLaceHdr {
+		r.laceHdr = append(r.laceHdr, r.hbuf[0])
+	} else {
+		r.laceHdrOK = false
 	}
 	return r.hbuf[0], nil
 }
@@ -556,6 +581,51 @@ func (r *Reader) skipPayload() error {
 	}
 	r.lastEnd = b.DataOffset + b.DataSize
 	return nil
+}
+
+// groupTail reads the rest of the current frame's BlockGroup, after its
+// Block, once the payload was read or skipped, and returns the group's
+// DiscardPadding (ns; 0 when absent). It does nothing for a SimpleBlock or
+// a laced Block. On a problem it returns the error and the frame does not
+// count as complete.
+func (r *Reader) groupTail() (int64, error) {
+	b := &r.blk
+	if b.Simple || !r.inGroup || r.laceI+1 < r.laceN || r.groupEnd < 0 {
+		return 0, nil
+	}
+	r.frameLeft = 0
+	var pad int64
+	for pos := r.blockEnd; pos < r.groupEnd; {
+		el, err := r.sc.Next()
+		if err != nil {
+			r.lastEnd = b.Offset
+			return 0, err
+		}
+		if el.Size == UnknownSize || el.Depth != 3 {
+			r.lastEnd = b.Offset
+			return 0, formatErr(ErrCorrupt, el.Offset, "%s inside a BlockGroup", IDName(el.ID))
+		}
+		if el.ID == IDDiscardPadding {
+			if el.Size > 8 {
+				r.lastEnd = b.Offset
+				return 0, formatErr(ErrCorrupt, el.Offset, "DiscardPadding of %d bytes", el.Size)
+			}
+			v, err := r.sc.ReadData(r.hbuf[:0], 8)
+			if err != nil {
+				r.lastEnd = b.Offset
+				return 0, err
+			}
+			pad = 0
+			if len(v) > 0 && v[0]&0x80 != 0 {
+				pad = -1
+			}
+			for _, c := range v {
+				pad = pad<<8 | int64(c)
+			}
+		}
+		pos = el.End()
+	}
+	return pad, nil
 }
 
 // maxFrame caps a frame read into memory: a 4096x2304 key frame at the

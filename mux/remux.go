@@ -1,6 +1,7 @@
 package mux
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,14 +16,16 @@ import (
 // copied byte for byte; only the container around them is rebuilt. The
 // caller owns files: outputs come from a PartSink or an io.WriteSeeker.
 
-// Source is an opened input: its header, its video track and the reader
-// positioned on its first frame.
+// Source is an opened input: its header, its video track, its audio
+// track if any, and the reader positioned on its first frame.
 type Source struct {
 	Name   string
 	R      *Reader
 	Header *Header
 	Video  Track
-	scale  int64 // ns per tick
+	Audio  *Track // nil: no audio track
+	scale  int64  // ns per tick
+	lbuf   []byte // one frame of a laced audio block
 
 	// sr is set when the input is an *io.SectionReader: payloads are then
 	// not read but copied by range when written (see writer_ref.go).
@@ -30,7 +33,9 @@ type Source struct {
 }
 
 // OpenSource reads the header of r and checks that it holds exactly one
-// video track of codec VP8 and nothing reckit cannot carry over.
+// video track of codec VP8, at most one audio track of codec Opus or
+// Vorbis (A_OPUS, A_VORBIS), and nothing else: any other track (a second
+// audio track, another codec, subtitles) is ErrUnsupported.
 //
 // When r is an *io.SectionReader (a file of known size), frames are not
 // read into memory: Split, Join and Repair copy their payloads by range,
@@ -55,8 +60,17 @@ func OpenSource(name string, r io.Reader) (*Source, error) {
 			s.Video = t
 		case t.Type == 1:
 			return nil, fmt.Errorf("%s: video codec %s: %w", name, t.CodecID, ErrUnsupported)
+		case t.Type == 2 && (t.CodecID == "A_OPUS" || t.CodecID == "A_VORBIS"):
+			if s.Audio != nil {
+				return nil, fmt.Errorf("%s: track %d (%s): a second audio track; only one is carried over: %w", name, t.Number, t.CodecID, ErrUnsupported)
+			}
+			if t.SamplingFreq <= 0 || t.Channels == 0 {
+				return nil, fmt.Errorf("%s: track %d (%s): no sampling frequency or channel count: %w", name, t.Number, t.CodecID, ErrUnsupported)
+			}
+			a := t
+			s.Audio = &a
 		default:
-			return nil, fmt.Errorf("%s: track %d (%s): only VP8 video is carried over, not other tracks: %w", name, t.Number, t.CodecID, ErrUnsupported)
+			return nil, fmt.Errorf("%s: track %d (%s): only VP8 video and one Opus or Vorbis audio track are carried over: %w", name, t.Number, t.CodecID, ErrUnsupported)
 		}
 	}
 	if videos != 1 {
@@ -68,10 +82,18 @@ func OpenSource(name string, r io.Reader) (*Source, error) {
 // ErrUnsupported: the input holds something reckit cannot carry over.
 var ErrUnsupported = errors.New("mux: unsupported input")
 
-// Frame is one video frame read from a Source.
+// Frame is one video or audio frame read from a Source.
 type Frame struct {
-	TS     time.Duration // from the file's timeline (not rebased)
-	Key    bool
+	TS    time.Duration // from the file's timeline (not rebased)
+	Audio bool          // a frame of the audio track (else video)
+	Key   bool          // video: a key frame; audio: the source block's key flag
+	// Discard is an audio frame's DiscardPadding (0: none).
+	Discard time.Duration
+	// Lacing is set (Xiph 1, fixed 2, EBML 3) when an audio frame is a
+	// whole laced block: its payload starts with the lace header, and
+	// Laced is the number of frames it holds.
+	Lacing byte
+	Laced  int
 	Width  int // key frames: coded size from the VP8 header
 	Height int
 	Data   []byte // nil when the payload is left in the source (ref)
@@ -81,29 +103,44 @@ type Frame struct {
 	ref frameRef // where the payload is, when Data is nil
 }
 
+func (f *Frame) audioBlock() audioBlock {
+	return audioBlock{key: f.Key, lacing: f.Lacing, frames: max(f.Laced, 1), discard: f.Discard}
+}
+
 // write appends f to w at ts: by reference when its payload was left in
 // the source.
 func (f *Frame) write(w *Writer, ts time.Duration) error {
+	if f.Audio {
+		if f.Data == nil && f.ref.src != nil {
+			return w.writeAudio(ts, f.audioBlock(), nil, &f.ref)
+		}
+		return w.writeAudio(ts, f.audioBlock(), f.Data, nil)
+	}
 	if f.Data == nil && f.ref.src != nil {
 		return w.writeRef(ts, f.Key, f.Width, f.Height, &f.ref)
 	}
 	return w.WriteFrame(ts, f.Key, f.Data)
 }
 
-// NextFrame returns the next complete video frame, reading the payload into
-// buf. It returns io.EOF at the end, or the FormatError that stopped the
-// walk (the frames before it were all complete).
+// NextFrame returns the next complete frame of the video or the audio
+// track, in file order, reading the payload into buf. It returns io.EOF at
+// the end, or the FormatError that stopped the walk (the frames before it
+// were all complete). A laced audio block is ErrUnsupported.
 func (s *Source) NextFrame(buf []byte) (Frame, error) {
 	for {
 		b, err := s.R.Next()
 		if err != nil {
 			return Frame{}, err
 		}
-		if b.Track != s.Video.Number {
+		audio := s.Audio != nil && b.Track == s.Audio.Number
+		if b.Track != s.Video.Number && !audio {
 			continue
 		}
-		f := Frame{TS: time.Duration(b.Timecode * s.scale), Key: b.Keyframe, Offset: b.Offset,
+		f := Frame{TS: time.Duration(b.Timecode * s.scale), Audio: audio, Key: b.Keyframe, Offset: b.Offset,
 			End: b.DataOffset + b.DataSize}
+		if audio {
+			return s.audioFrame(b, f, buf)
+		}
 		if b.VP8Err != nil {
 			return Frame{}, formatErr(ErrCorrupt, b.DataOffset, "%v", b.VP8Err)
 		}
@@ -126,6 +163,103 @@ func (s *Source) NextFrame(buf []byte) (Frame, error) {
 		}
 		return f, nil
 	}
+}
+
+// audioFrame completes f, a frame of the audio block b. A laced block
+// (Matroska section 10.4; mkvmerge laces Opus and Vorbis) is one Frame
+// whose payload is the block's whole body, lace header included, with
+// Lacing set: it is copied as it is.
+func (s *Source) audioFrame(b *Block, f Frame, buf []byte) (Frame, error) {
+	if b.LaceCount > 1 {
+		return s.lacedAudio(b, f, buf)
+	}
+	simple := b.Simple
+	if s.sr != nil {
+		if err := s.R.skipPayload(); err != nil {
+			return Frame{}, err
+		}
+		f.ref = frameRef{src: s.sr, off: b.DataOffset, size: b.DataSize, head: b.head, rel: -1, cluster: b.Cluster}
+		if s.scale == int64(time.Millisecond) {
+			f.ref.rel = int64(b.rel)
+		}
+	} else {
+		var err error
+		if f.Data, err = s.R.Payload(buf); err != nil {
+			return Frame{}, err
+		}
+	}
+	if !simple {
+		pad, err := s.R.groupTail()
+		if err != nil {
+			return Frame{}, err
+		}
+		f.Discard = time.Duration(pad)
+	}
+	return f, nil
+}
+
+// maxLacedBlock caps the body of a laced audio block read into memory.
+const maxLacedBlock = 4 << 20
+
+func (s *Source) lacedAudio(b *Block, f Frame, buf []byte) (Frame, error) {
+	r := s.R
+	if !r.laceHdrOK {
+		return Frame{}, fmt.Errorf("%s: laced audio block at byte %d has a lace header over %d bytes: %w", s.Name, b.Offset, maxLaceHdr, ErrUnsupported)
+	}
+	if size := r.blockEnd - b.bodyOff; size > maxLacedBlock {
+		return Frame{}, formatErr(ErrTooLarge, b.Offset, "laced audio block of %d bytes exceeds the %d-byte cap", size, int64(maxLacedBlock))
+	}
+	f.Lacing, f.Laced = b.lacing, b.LaceCount
+	off, size, simple := b.bodyOff, r.blockEnd-b.bodyOff, b.Simple
+	ref := frameRef{src: s.sr, off: off, size: size, head: b.lhead, rel: -1, cluster: b.Cluster}
+	if s.scale == int64(time.Millisecond) {
+		ref.rel = int64(b.rel)
+	}
+	data := append(buf[:0], r.laceHdr...)
+	for {
+		if s.sr != nil {
+			if err := r.skipPayload(); err != nil {
+				return Frame{}, err
+			}
+		} else {
+			p, err := r.Payload(s.lbuf)
+			if err != nil {
+				return Frame{}, err
+			}
+			s.lbuf = p[:0]
+			data = append(data, p...)
+		}
+		if b.LaceIndex+1 >= b.LaceCount {
+			break
+		}
+		var err error
+		if b, err = r.Next(); err != nil {
+			return Frame{}, err
+		}
+	}
+	if s.sr != nil {
+		f.ref = ref
+	} else {
+		f.Data = data
+	}
+	f.End = off + size
+	if !simple {
+		pad, err := r.groupTail()
+		if err != nil {
+			return Frame{}, err
+		}
+		f.Discard = time.Duration(pad)
+	}
+	return f, nil
+}
+
+// AudioTrack returns the description of the source's audio track for
+// WriterOptions.Audio, or nil.
+func (s *Source) AudioTrack() *AudioTrack {
+	if s.Audio == nil {
+		return nil
+	}
+	return AudioTrackOf(*s.Audio)
 }
 
 // FrameDuration returns the track's DefaultDuration.
@@ -188,12 +322,14 @@ type PartInfo struct {
 	Bytes      int64  `json:"bytes"`
 	StartMS    int64  `json:"start_ms"` // in the input's timeline
 	DurationMS int64  `json:"duration_ms"`
-	Frames     int64  `json:"frames"`
+	Frames     int64  `json:"frames"` // video frames
 	Keyframes  int64  `json:"keyframes"`
-	Width      int    `json:"width"`
-	Height     int    `json:"height"`
-	Reason     string `json:"reason"` // start, size, duration, resolution
-	SegmentUID string `json:"segment_uid"`
+	// AudioFrames counts the audio track's frames (0: none, or no audio).
+	AudioFrames int64  `json:"audio_frames,omitempty"`
+	Width       int    `json:"width"`
+	Height      int    `json:"height"`
+	Reason      string `json:"reason"` // start, size, duration, resolution
+	SegmentUID  string `json:"segment_uid"`
 }
 
 // PartSink receives the parts: Create returns where part i is written
@@ -219,9 +355,16 @@ type SplitResult struct {
 const gopMemCap = 6 << 20
 
 // gop buffers one key-frame interval: frame metadata plus payloads in
-// memory, spilled to a file past memCap.
+// memory, spilled to a file past memCap. With an audio track it holds the
+// audio frames whose time falls in the interval (from its key frame to the
+// next key frame; in the first interval, also those before its key frame),
+// in file order among the video frames.
 type gop struct {
 	frames []gopFrame
+	video  int           // video frames held
+	keyIdx int           // index of the first video frame (the key frame)
+	audio  bool          // holds an audio frame
+	aFirst time.Duration // the first audio frame's time
 	mem    []byte
 	spill  SpillFile
 	inFile bool
@@ -231,6 +374,10 @@ type gop struct {
 
 type gopFrame struct {
 	ts            time.Duration
+	audio         bool
+	discard       time.Duration // audio: DiscardPadding
+	lacing        byte          // audio: a whole laced block
+	laced         int           // of laced frames
 	key           bool
 	width, height int
 	off, size     int64 // in the interval's buffer, or in the source (ref)
@@ -240,12 +387,17 @@ type gopFrame struct {
 	headLen       int // 0: no reusable header
 }
 
+func (f *gopFrame) audioBlock() audioBlock {
+	return audioBlock{key: f.key, lacing: f.lacing, frames: max(f.laced, 1), discard: f.discard}
+}
+
 // maxRefHead is the longest block header the Writer writes (ID, an 8-byte
 // size, track, timestamp, flags): a longer source header never matches.
 const maxRefHead = 13
 
 func (g *gop) reset() error {
 	g.frames = g.frames[:0]
+	g.video, g.keyIdx, g.audio = 0, 0, false
 	g.mem = g.mem[:0]
 	g.bytes = 0
 	if g.inFile {
@@ -260,9 +412,29 @@ func (g *gop) reset() error {
 	return nil
 }
 
+// start returns the time from which a part that starts with this interval
+// is rebased: its key frame's, or its first audio frame's if earlier.
+func (g *gop) start() time.Duration {
+	t := g.frames[g.keyIdx].ts
+	if g.audio && g.aFirst < t {
+		t = g.aFirst
+	}
+	return t
+}
+
 func (g *gop) add(f Frame, spill func() (SpillFile, error)) error {
+	if f.Audio {
+		if !g.audio {
+			g.audio, g.aFirst = true, f.TS
+		}
+	} else {
+		if g.video == 0 {
+			g.keyIdx = len(g.frames)
+		}
+		g.video++
+	}
 	if f.Data == nil && f.ref.src != nil {
-		gf := gopFrame{ts: f.TS, key: f.Key, width: f.Width, height: f.Height, off: f.ref.off, size: f.ref.size,
+		gf := gopFrame{ts: f.TS, audio: f.Audio, discard: f.Discard, lacing: f.Lacing, laced: f.Laced, key: f.Key, width: f.Width, height: f.Height, off: f.ref.off, size: f.ref.size,
 			ref: true, rel: f.ref.rel, cluster: f.ref.cluster}
 		if len(f.ref.head) <= maxRefHead {
 			gf.headLen = copy(gf.head[:], f.ref.head)
@@ -271,7 +443,7 @@ func (g *gop) add(f Frame, spill func() (SpillFile, error)) error {
 		g.bytes += gf.size
 		return nil
 	}
-	gf := gopFrame{ts: f.TS, key: f.Key, width: f.Width, height: f.Height, off: g.bytes, size: int64(len(f.Data)), cluster: -1}
+	gf := gopFrame{ts: f.TS, audio: f.Audio, discard: f.Discard, lacing: f.Lacing, laced: f.Laced, key: f.Key, width: f.Width, height: f.Height, off: g.bytes, size: int64(len(f.Data)), cluster: -1}
 	if !g.inFile && len(g.mem)+len(f.Data) > g.memCap && spill != nil {
 		if g.spill == nil {
 			s, err := spill()
@@ -317,7 +489,7 @@ func (g *gop) payload(i int, buf []byte) ([]byte, error) {
 // found by replaying the Writer's Cluster rule (writer.go) from the
 // Writer's current state.
 func (g *gop) outBytes(w *Writer, base time.Duration) int64 {
-	open, cStart, cTS, cLen, cSrc, prevTS := w.cOpen, w.cStart, w.cTS, int64(len(w.cbuf))+w.refBytes, w.refCluster, w.prevCTS
+	open, cVideo, cStart, cTS, cLen, cSrc, prevTS := w.cOpen, w.cVideo, w.cStart, w.cTS, int64(len(w.cbuf))+w.refBytes, w.refCluster, w.prevCTS
 	var n int64
 	closeCluster := func() {
 		if open && cLen > 0 {
@@ -335,7 +507,7 @@ func (g *gop) outBytes(w *Writer, base time.Duration) int64 {
 		if f.ref {
 			src, rel = f.cluster, f.rel
 		}
-		if clusterBreak(open, cStart, cTS, cLen, cSrc, t, f.key, f.size, src, dur, maxBytes) {
+		if clusterBreak(open, cVideo, cStart, cTS, cLen, cSrc, t, f.key && !f.audio, f.size, src, dur, maxBytes) {
 			if !openCounted {
 				closeCluster()
 			}
@@ -344,10 +516,16 @@ func (g *gop) outBytes(w *Writer, base time.Duration) int64 {
 			if f.ref {
 				cTS = alignedTS(t, rel, prevTS)
 			}
-			open, cStart, cLen, cSrc, prevTS = true, t, clusterTSLen, src, cTS
+			cTS = clusterTS(cTS, prevTS)
+			open, cVideo, cStart, cLen, cSrc, prevTS = true, false, t, clusterTSLen, src, cTS
 			n += clusterTSLen
 		}
 		block := f.size + int64(BlockOverhead(int(f.size)))
+		if f.audio {
+			block = int64(audioBlockBytes(int(f.size), f.discard))
+		} else {
+			cVideo = true
+		}
 		cLen += block
 		n += block
 	}
@@ -393,6 +571,26 @@ func Split(ctx context.Context, src *Source, opts SplitOptions, sink PartSink) (
 	}
 	var buf []byte
 	var stop error
+	// With an audio track, a key frame that ends an interval waits in pend
+	// while the audio frames that follow it in the file but are earlier
+	// join the interval it ends.
+	var pend *Frame
+	var pendBuf []byte
+	next := func(pendOffset int64) error {
+		if err := sp.flush(g); err != nil {
+			return err
+		}
+		if err := g.reset(); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if opts.Progress != nil {
+			opts.Progress(pendOffset)
+		}
+		return nil
+	}
 	for {
 		f, err := src.NextFrame(buf)
 		if err != nil {
@@ -402,21 +600,47 @@ func Split(ctx context.Context, src *Source, opts SplitOptions, sink PartSink) (
 			break
 		}
 		buf = f.Data[:0]
-		if f.Key && len(g.frames) > 0 {
-			if err := sp.flush(g); err != nil {
+		if pend != nil {
+			if f.Audio && f.TS < pend.TS {
+				if err := g.add(f, opts.Spill); err != nil {
+					return sp.abort(err)
+				}
+				continue
+			}
+			if err := next(pend.Offset); err != nil {
 				return sp.abort(err)
 			}
-			if err := g.reset(); err != nil {
+			if err := g.add(*pend, opts.Spill); err != nil {
 				return sp.abort(err)
 			}
-			if err := ctx.Err(); err != nil {
+			pend = nil
+		}
+		if f.Audio {
+			if err := g.add(f, opts.Spill); err != nil {
 				return sp.abort(err)
 			}
-			if opts.Progress != nil {
-				opts.Progress(f.Offset)
+			continue
+		}
+		if f.Key && g.video > 0 {
+			if src.Audio != nil {
+				p := f
+				// The Reader reuses the header buffer: keep a copy.
+				p.ref.head = append([]byte(nil), f.ref.head...)
+				if f.ref.head == nil {
+					p.ref.head = nil
+				}
+				if f.Data != nil {
+					pendBuf = append(pendBuf[:0], f.Data...)
+					p.Data = pendBuf
+				}
+				pend = &p
+				continue
+			}
+			if err := next(f.Offset); err != nil {
+				return sp.abort(err)
 			}
 		}
-		if len(g.frames) == 0 && !f.Key && sp.w == nil {
+		if g.video == 0 && !f.Key && sp.w == nil {
 			// Frames before the first key frame cannot be decoded alone.
 			if opts.Warn != nil {
 				opts.Warn(fmt.Sprintf("dropped a frame at %v before the first key frame", f.TS))
@@ -427,7 +651,15 @@ func Split(ctx context.Context, src *Source, opts SplitOptions, sink PartSink) (
 			return sp.abort(err)
 		}
 	}
-	if len(g.frames) > 0 {
+	if pend != nil {
+		if err := next(pend.Offset); err != nil {
+			return sp.abort(err)
+		}
+		if err := g.add(*pend, opts.Spill); err != nil {
+			return sp.abort(err)
+		}
+	}
+	if g.video > 0 {
 		if err := sp.flush(g); err != nil {
 			return sp.abort(err)
 		}
@@ -469,7 +701,7 @@ func (sp *splitter) abort(err error) (*SplitResult, error) {
 
 // flush places one key-frame interval: in the current part, or a new one.
 func (sp *splitter) flush(g *gop) error {
-	first := g.frames[0]
+	first := g.frames[g.keyIdx]
 	reason := ""
 	switch {
 	case sp.w == nil:
@@ -485,7 +717,7 @@ func (sp *splitter) flush(g *gop) error {
 		if err := sp.closePart(g); err != nil {
 			return err
 		}
-		if err := sp.openPart(first, reason); err != nil {
+		if err := sp.openPart(first, g.start(), reason); err != nil {
 			return err
 		}
 		for sp.opts.MaxDuration > 0 && sp.boundary <= first.ts {
@@ -505,7 +737,13 @@ func (sp *splitter) flush(g *gop) error {
 			if f.headLen == 0 {
 				ref.head = nil
 			}
-			if err := sp.w.writeRef(f.ts-sp.base, f.key, f.width, f.height, &ref); err != nil {
+			var err error
+			if f.audio {
+				err = sp.w.writeAudio(f.ts-sp.base, f.audioBlock(), nil, &ref)
+			} else {
+				err = sp.w.writeRef(f.ts-sp.base, f.key, f.width, f.height, &ref)
+			}
+			if err != nil {
 				return err
 			}
 		} else {
@@ -516,9 +754,18 @@ func (sp *splitter) flush(g *gop) error {
 			if g.inFile {
 				sp.buf = p[:0]
 			}
-			if err := sp.w.WriteFrame(f.ts-sp.base, f.key, p); err != nil {
+			if f.audio {
+				err = sp.w.writeAudio(f.ts-sp.base, f.audioBlock(), p, nil)
+			} else {
+				err = sp.w.WriteFrame(f.ts-sp.base, f.key, p)
+			}
+			if err != nil {
 				return err
 			}
+		}
+		if f.audio {
+			sp.cur.AudioFrames += int64(max(f.laced, 1))
+			continue
 		}
 		sp.cur.Frames++
 		if f.key {
@@ -529,7 +776,9 @@ func (sp *splitter) flush(g *gop) error {
 	return nil
 }
 
-func (sp *splitter) openPart(first gopFrame, reason string) error {
+// openPart starts a part whose first key frame is first and whose
+// timestamps are rebased from base (see gop.start).
+func (sp *splitter) openPart(first gopFrame, base time.Duration, reason string) error {
 	idx := len(sp.res.Parts) + 1
 	uid := sp.nextUID
 	if uid == nil {
@@ -554,17 +803,17 @@ func (sp *splitter) openPart(first gopFrame, reason string) error {
 		tags = append(tags, SimpleTag{TagSplitWhy, reason})
 	}
 	opts := WriterOptions{Width: w, Height: h0, FrameDuration: sp.src.FrameDuration(), Title: h.Info.Title,
-		WritingApp: h.Info.WritingApp, SegmentUID: uid, Tags: tags}
+		WritingApp: h.Info.WritingApp, SegmentUID: uid, Tags: tags, Audio: sp.src.AudioTrack()}
 	if !h.Info.DateUTC.IsZero() {
-		opts.DateUTC = h.Info.DateUTC.Add(first.ts)
+		opts.DateUTC = h.Info.DateUTC.Add(base)
 	}
 	mw, err := NewWriter(out, opts)
 	if err != nil {
 		sp.sink.Abort(idx)
 		return err
 	}
-	sp.w, sp.uid, sp.base = mw, uid, first.ts
-	sp.cur = &PartInfo{Index: idx, StartMS: first.ts.Milliseconds(), Width: w, Height: h0, Reason: reason,
+	sp.w, sp.uid, sp.base = mw, uid, base
+	sp.cur = &PartInfo{Index: idx, StartMS: base.Milliseconds(), Width: w, Height: h0, Reason: reason,
 		SegmentUID: hex.EncodeToString(uid)}
 	return nil
 }
@@ -608,7 +857,8 @@ type JoinOptions struct {
 // JoinResult is what Join wrote.
 type JoinResult struct {
 	Parts       int
-	Frames      int64
+	Frames      int64 // video frames
+	AudioFrames int64
 	DurationMS  int64
 	Bytes       int64
 	Width       int
@@ -623,11 +873,35 @@ type Opener func(i int) (io.Reader, io.Closer, string, error)
 // ErrOrder: the parts' links or dates say they are not in this order.
 var ErrOrder = errors.New("mux: parts out of order")
 
+// ErrMismatch: the parts' audio tracks differ (one has none, or another
+// codec or codec parameters).
+var ErrMismatch = errors.New("mux: parts' tracks differ")
+
+// sameAudio reports whether two audio tracks (nil: none) can share one
+// track in a joined file.
+func sameAudio(a, b *Track) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.CodecID == b.CodecID && bytes.Equal(a.CodecPrivate, b.CodecPrivate) &&
+		a.SamplingFreq == b.SamplingFreq && a.Channels == b.Channels && a.BitDepth == b.BitDepth
+}
+
+func audioName(a *Track) string {
+	if a == nil {
+		return "no audio"
+	}
+	return fmt.Sprintf("%s %v Hz %d ch", a.CodecID, a.SamplingFreq, a.Channels)
+}
+
 // Join concatenates n parts into one seekable file on out, with continuous
 // timestamps (each part placed after the previous part's end, or at its
 // DateUTC offset with ByTime), one Cues index and Duration. In-band
 // resolution changes are kept. Parts whose previous/next SegmentUID tags or
-// DateUTC contradict the order are refused unless Force.
+// DateUTC contradict the order are refused unless Force. Each part's audio
+// frames are placed with the same offset as its video; parts whose audio
+// tracks differ are refused (ErrMismatch) unless Force, which keeps the
+// first part's audio track and drops the audio of the parts that differ.
 func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptions) (*JoinResult, error) {
 	if n < 1 {
 		return nil, errors.New("mux: nothing to join")
@@ -635,6 +909,7 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 	// Pass 1: headers only, to check codecs and order before writing.
 	heads := make([]*Header, n)
 	names := make([]string, n)
+	audios := make([]*Track, n)
 	var start0 time.Duration // the first part's first timestamp
 	for i := 0; i < n; i++ {
 		r, c, name, err := open(i)
@@ -653,7 +928,21 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 		if err != nil {
 			return nil, err
 		}
-		heads[i], names[i] = s.Header, name
+		heads[i], names[i], audios[i] = s.Header, name, s.Audio
+	}
+	keepAudio := make([]bool, n)
+	for i := 0; i < n; i++ {
+		keepAudio[i] = audios[i] != nil && sameAudio(audios[0], audios[i])
+		if i == 0 || sameAudio(audios[0], audios[i]) {
+			continue
+		}
+		err := fmt.Errorf("%w: %s has %s, %s has %s", ErrMismatch, names[0], audioName(audios[0]), names[i], audioName(audios[i]))
+		if !opts.Force {
+			return nil, err
+		}
+		if opts.Warn != nil {
+			opts.Warn(err.Error() + " (joined anyway: --force; its audio is left out)")
+		}
 	}
 	for i := 1; i < n; i++ {
 		if err := checkOrder(heads[i-1], heads[i], names[i-1], names[i], opts.ByTime); err != nil {
@@ -670,6 +959,9 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 	wo := WriterOptions{Width: vt.Width, Height: vt.Height, FrameDuration: time.Duration(vt.DefaultDuration),
 		Title: first.Info.Title, WritingApp: first.Info.WritingApp, DateUTC: first.Info.DateUTC,
 		Tags: carriedTags(first)}
+	if audios[0] != nil {
+		wo.Audio = AudioTrackOf(*audios[0])
+	}
 	for i := 1; i < n; i++ {
 		if t, _ := heads[i].VideoTrack(); time.Duration(t.DefaultDuration) != wo.FrameDuration {
 			wo.FrameDuration = 0 // variable: measured from the timestamps
@@ -685,6 +977,7 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 	res := &JoinResult{Parts: n, Width: vt.Width, Height: vt.Height}
 	var end time.Duration // where the next part starts
 	var last time.Duration = -1
+	var lastA time.Duration
 	sizes := map[[2]int]bool{}
 	var buf []byte
 	for i := 0; i < n; i++ {
@@ -704,7 +997,7 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 			return nil, err
 		}
 		var offset time.Duration
-		firstTS, haveFirst := time.Duration(0), false
+		firstTS, haveFirst, haveV := time.Duration(0), false, false
 		var prevTS, delta time.Duration
 		for {
 			f, err := s.NextFrame(buf)
@@ -717,9 +1010,12 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 				return nil, fmt.Errorf("%s: %w", name, err)
 			}
 			buf = f.Data[:0]
+			if f.Audio && !keepAudio[i] {
+				continue
+			}
 			if !haveFirst {
 				firstTS, haveFirst = f.TS, true
-				if !f.Key {
+				if !f.Key && !f.Audio {
 					c.Close()
 					w.Close()
 					return nil, fmt.Errorf("%s: does not start with a key frame", name)
@@ -735,11 +1031,31 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 						offset = end - firstTS
 					}
 				}
-			} else if f.TS > prevTS {
-				delta = f.TS - prevTS
 			}
-			prevTS = f.TS
 			ts := f.TS + offset
+			if f.Audio {
+				// Audio keeps its part's offset; an overlap with the
+				// previous part's audio is pushed forward.
+				ts = max(ts, lastA, 0)
+				if err := f.write(w, ts); err != nil {
+					c.Close()
+					w.Close()
+					return nil, err
+				}
+				lastA = ts
+				continue
+			}
+			if haveV {
+				if f.TS > prevTS {
+					delta = f.TS - prevTS
+				}
+			} else if !f.Key {
+				c.Close()
+				w.Close()
+				return nil, fmt.Errorf("%s: does not start with a key frame", name)
+			}
+			haveV = true
+			prevTS = f.TS
 			if ts < last {
 				ts = last
 			}
@@ -775,6 +1091,7 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 		return nil, err
 	}
 	res.Frames, res.DurationMS, res.Bytes, res.Resolutions = w.Frames(), w.Duration().Milliseconds(), w.pos, len(sizes)
+	res.AudioFrames = w.AudioFrames()
 	return res, nil
 }
 
@@ -796,7 +1113,8 @@ func checkOrder(a, b *Header, an, bn string, byTime bool) error {
 
 // RepairResult says what Repair kept and dropped.
 type RepairResult struct {
-	Frames        int64
+	Frames        int64 // video frames
+	AudioFrames   int64
 	Keyframes     int64
 	DurationMS    int64
 	Bytes         int64 // written
@@ -804,17 +1122,27 @@ type RepairResult struct {
 	DroppedOffset int64 // first byte not kept (-1: nothing dropped)
 	DroppedBytes  int64 // from DroppedOffset to the end of input (-1: unknown)
 	DroppedFromMS int64 // timeline position after the last kept frame
-	DroppedLead   int64 // frames before the first key frame, dropped
+	DroppedLead   int64 // frames before the first key frame, dropped (video, and audio past leadAudioMax)
 }
+
+// leadAudioMax bounds the audio frames Repair holds before the first video
+// key frame (and leadAudioBytes their payloads, when read into memory).
+const (
+	leadAudioMax   = 4096
+	leadAudioBytes = 4 << 20
+)
 
 // Repair rewrites every complete frame of src into a complete, seekable
 // file on out: known sizes, Duration measured from the blocks, SeekHead,
 // Cues. Info (title, date, SegmentUID) and tags are kept, so a repaired part
-// still links to its neighbours. Timestamps are kept as they are.
+// still links to its neighbours. Timestamps are kept as they are. Complete
+// audio frames are kept too, including those before the first video key
+// frame (up to leadAudioMax of them).
 func Repair(ctx context.Context, src *Source, out io.Writer) (*RepairResult, error) {
 	h := src.Header
 	wo := WriterOptions{Width: src.Video.Width, Height: src.Video.Height, FrameDuration: src.FrameDuration(),
-		Title: h.Info.Title, WritingApp: h.Info.WritingApp, DateUTC: h.Info.DateUTC, SegmentUID: h.Info.SegmentUID}
+		Title: h.Info.Title, WritingApp: h.Info.WritingApp, DateUTC: h.Info.DateUTC, SegmentUID: h.Info.SegmentUID,
+		Audio: src.AudioTrack()}
 	for _, t := range h.Tags {
 		if len(t.TrackUIDs) == 0 {
 			wo.Tags = append(wo.Tags, t.Simple...)
@@ -830,6 +1158,8 @@ func Repair(ctx context.Context, src *Source, out io.Writer) (*RepairResult, err
 	res := &RepairResult{DroppedOffset: -1, DroppedBytes: 0}
 	var buf []byte
 	n := 0
+	var lead []Frame // audio before the first key frame
+	leadBytes := 0
 	for {
 		f, err := src.NextFrame(buf)
 		if errors.Is(err, io.EOF) {
@@ -847,6 +1177,21 @@ func Repair(ctx context.Context, src *Source, out io.Writer) (*RepairResult, err
 			break
 		}
 		buf = f.Data[:0]
+		if w == nil && f.Audio {
+			if len(lead) >= leadAudioMax || leadBytes+len(f.Data) > leadAudioBytes {
+				res.DroppedLead++
+				continue
+			}
+			if f.Data != nil {
+				f.Data = append([]byte(nil), f.Data...)
+				leadBytes += len(f.Data)
+			}
+			if f.ref.head != nil {
+				f.ref.head = append([]byte(nil), f.ref.head...) // the Reader reuses it
+			}
+			lead = append(lead, f)
+			continue
+		}
 		if w == nil {
 			if !f.Key {
 				res.DroppedLead++
@@ -858,6 +1203,13 @@ func Repair(ctx context.Context, src *Source, out io.Writer) (*RepairResult, err
 			if w, err = NewWriter(out, wo); err != nil {
 				return nil, err
 			}
+			for i := range lead {
+				if err := lead[i].write(w, lead[i].TS); err != nil {
+					w.Close()
+					return nil, err
+				}
+			}
+			lead = nil
 		}
 		if err := f.write(w, f.TS); err != nil {
 			w.Close()
@@ -881,7 +1233,9 @@ func Repair(ctx context.Context, src *Source, out io.Writer) (*RepairResult, err
 		return nil, err
 	}
 	res.Frames, res.Keyframes, res.DurationMS, res.Bytes = w.frames, w.keys, w.Duration().Milliseconds(), w.pos
-	res.DroppedFromMS = (time.Duration(w.lastTS)*time.Millisecond + time.Duration(w.frameTicks())*time.Millisecond).Milliseconds()
+	res.AudioFrames = w.aFrames
+	_, end, _ := w.span()
+	res.DroppedFromMS = end
 	if res.Problem != nil {
 		res.DroppedOffset = src.R.LastFrameEnd()
 		res.DroppedBytes = -1

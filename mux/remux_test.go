@@ -354,6 +354,9 @@ func payloadHashes(t *testing.T, path string) []string {
 			t.Fatalf("NextFrame(%s) = %v", path, err)
 		}
 		buf = fr.Data[:0]
+		if fr.Audio {
+			continue
+		}
 		out = append(out, fmt.Sprintf("%x", md5.Sum(fr.Data)))
 	}
 }
@@ -810,27 +813,49 @@ func TestJoinMkvmergeParts(t *testing.T) {
 	}
 }
 
-// TestUnsupportedInputs checks that a file with an Opus track is refused
-// by every operation with ErrUnsupported before anything is written.
+// TestUnsupportedInputs checks that a file with a track reckit cannot carry
+// over (a second audio track, an audio codec other than Opus and Vorbis, a
+// subtitle track) is refused by every operation with ErrUnsupported before
+// anything is written.
 func TestUnsupportedInputs(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	vp8 := testmedia.FFmpegWebM(t, dir, testmedia.Spec{})
-	opus := testmedia.FFmpegWebM(t, dir, testmedia.Spec{Opus: true})
-	f, err := os.Open(opus)
-	if err != nil {
+	// A WebVTT subtitle track, from a cue file written here.
+	vtt := filepath.Join(dir, "cues.vtt")
+	if err := os.WriteFile(vtt, []byte("WEBVTT\n\n00:00:00.100 --> 00:00:00.800\nhello\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	if _, err := mux.OpenSource(opus, f); !errors.Is(err, mux.ErrUnsupported) || !strings.Contains(err.Error(), "A_OPUS") {
-		t.Errorf("OpenSource(opus) = %v, want ErrUnsupported naming A_OPUS", err)
+	subs := filepath.Join(dir, "subs.webm")
+	if b, err := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", vp8, "-i", vtt,
+		"-map", "0", "-map", "1", "-c:v", "copy", "-c:s", "webvtt", "-f", "webm", "-y", subs).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg (webvtt): %v: %s", err, b)
 	}
-	out := filepath.Join(dir, "out.webm")
-	if _, err := joinFiles(t, out, []string{vp8, opus}, mux.JoinOptions{Force: true}); !errors.Is(err, mux.ErrUnsupported) {
-		t.Errorf("Join(vp8, opus) = %v, want ErrUnsupported", err)
+	tests := []struct {
+		name, path, wantInErr string
+	}{
+		{"two audio tracks", avFile(t, dir, 1, 10, "webm", nil, "libopus", "libopus"), "second audio track"},
+		{"flac audio", avFile(t, dir, 1, 10, "matroska", nil, "flac"), "A_FLAC"},
+		{"subtitles", subs, "D_WEBVTT"},
 	}
-	if n := testmedia.Size(t, out); n != 0 {
-		t.Errorf("Join(vp8, opus) refused but wrote %d bytes", n)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := os.Open(tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := mux.OpenSource(tc.path, f); !errors.Is(err, mux.ErrUnsupported) || !strings.Contains(err.Error(), tc.wantInErr) {
+				t.Errorf("OpenSource(%s) = %v, want ErrUnsupported naming %s", tc.name, err, tc.wantInErr)
+			}
+			out := filepath.Join(t.TempDir(), "out.webm")
+			if _, err := joinFiles(t, out, []string{vp8, tc.path}, mux.JoinOptions{Force: true}); !errors.Is(err, mux.ErrUnsupported) {
+				t.Errorf("Join(vp8, %s) = %v, want ErrUnsupported", tc.name, err)
+			}
+			if n := testmedia.Size(t, out); n != 0 {
+				t.Errorf("Join(vp8, %s) refused but wrote %d bytes", tc.name, n)
+			}
+		})
 	}
 }
 

@@ -32,9 +32,47 @@ type WriterOptions struct {
 	// Sync calls Sync on the output after every Cluster when it has one
 	// (an *os.File): the crash-consistency point.
 	Sync bool
+
+	// Audio, when set, adds an audio track (track number 2) next to the
+	// video track (track number 1); its blocks are written with
+	// WriteAudio.
+	Audio *AudioTrack
 }
 
-// Writer writes one VP8 video track as WebM.
+// AudioTrack describes the optional audio track of a Writer: the fields of
+// its TrackEntry (Matroska section 5.1.4.1), usually copied from a
+// source's. reckit carries A_OPUS and A_VORBIS; the Writer copies the
+// description as it is and does not look inside the payloads.
+type AudioTrack struct {
+	CodecID           string // "A_OPUS" or "A_VORBIS"
+	CodecPrivate      []byte // Opus ID header, Vorbis setup headers
+	SamplingFrequency float64
+	Channels          int
+	BitDepth          int           // 0: absent
+	CodecDelay        time.Duration // Opus pre-skip; 0: absent
+	SeekPreRoll       time.Duration // 0: absent
+	DefaultDuration   time.Duration // 0: absent (frames of varying length)
+}
+
+// AudioTrackOf returns the description of an audio track read from a
+// header, for WriterOptions.Audio.
+func AudioTrackOf(t Track) *AudioTrack {
+	return &AudioTrack{CodecID: t.CodecID, CodecPrivate: append([]byte(nil), t.CodecPrivate...),
+		SamplingFrequency: t.SamplingFreq, Channels: int(t.Channels), BitDepth: int(t.BitDepth),
+		CodecDelay: time.Duration(t.CodecDelay), SeekPreRoll: time.Duration(t.SeekPreRoll),
+		DefaultDuration: time.Duration(t.DefaultDuration)}
+}
+
+// Writer writes one VP8 video track, and optionally one audio track, as
+// WebM.
+//
+// Blocks are SimpleBlocks (an audio frame with DiscardPadding is a
+// BlockGroup). A Cluster starts at every video key frame (unless the open
+// one holds only audio), when the source Cluster of a block copied by
+// reference changes, and when ClusterDuration or ClusterBytes would be
+// exceeded. Audio blocks go into the open Cluster in the order written;
+// each track's timestamps must not decrease. Cues index the video key
+// frames only (CueTrack 1).
 //
 // Layout on a seekable output (an io.WriteSeeker): EBML header; Segment of
 // unknown size; SeekHead (reserved space); Info without Duration (reserved
@@ -80,7 +118,9 @@ type Writer struct {
 	cStart  int64  // time of its first block (ms)
 	prevCTS int64  // the last Cluster's timestamp
 	cOpen   bool
-	cKey    bool
+	cKey    bool  // the open Cluster's first video block is a key frame
+	cVideo  bool  // the open Cluster holds a video block
+	cKeyTS  int64 // time of that key frame (ms)
 
 	// Blocks copied from a source by reference (writeRef): the open
 	// Cluster's data is cbuf with the spans inserted at their positions.
@@ -99,6 +139,15 @@ type Writer struct {
 	prevDelta int64
 	width     int
 	height    int
+
+	// The audio track (opts.Audio): frames, first and last time (ms),
+	// the last gap between two frames.
+	aFrames    int64
+	aFirstTS   int64
+	aLastTS    int64
+	aPrevDelta int64
+	aPrevN     int // frames in the block before the last (laced blocks hold several)
+	aLastN     int // frames in the last block
 }
 
 type cue struct{ ts, pos int64 }
@@ -114,6 +163,9 @@ const (
 func NewWriter(w io.Writer, opts WriterOptions) (*Writer, error) {
 	if opts.Width <= 0 || opts.Height <= 0 || opts.Width > 16383 || opts.Height > 16383 {
 		return nil, fmt.Errorf("mux: invalid video size %dx%d", opts.Width, opts.Height)
+	}
+	if a := opts.Audio; a != nil && (a.CodecID == "" || a.SamplingFrequency <= 0 || a.Channels <= 0) {
+		return nil, fmt.Errorf("mux: invalid audio track %q (%v Hz, %d channels)", a.CodecID, a.SamplingFrequency, a.Channels)
 	}
 	if opts.MuxingApp == "" {
 		opts.MuxingApp = "reckit"
@@ -318,23 +370,47 @@ func (w *Writer) writeHeader() error {
 		PixelWidth  uint64 `ebml:"PixelWidth"`
 		PixelHeight uint64 `ebml:"PixelHeight"`
 	}
+	type audio struct {
+		SamplingFrequency float64 `ebml:"SamplingFrequency"`
+		Channels          uint64  `ebml:"Channels"`
+		BitDepth          uint64  `ebml:"BitDepth,omitempty"`
+	}
 	type track struct {
 		TrackNumber     uint64 `ebml:"TrackNumber"`
 		TrackUID        uint64 `ebml:"TrackUID"`
 		TrackType       uint64 `ebml:"TrackType"`
 		FlagLacing      uint64 `ebml:"FlagLacing"`
 		CodecID         string `ebml:"CodecID"`
+		CodecPrivate    []byte `ebml:"CodecPrivate,omitempty"`
 		DefaultDuration uint64 `ebml:"DefaultDuration,omitempty"`
-		Video           video  `ebml:"Video"`
+		CodecDelay      uint64 `ebml:"CodecDelay,omitempty"`
+		SeekPreRoll     uint64 `ebml:"SeekPreRoll,omitempty"`
+		Video           *video `ebml:"Video,omitempty"`
+		Audio           *audio `ebml:"Audio,omitempty"`
 	}
-	uid := uint64(w.opts.SegmentUID[0])<<24 | uint64(w.opts.SegmentUID[1])<<16 | uint64(w.opts.SegmentUID[2])<<8 | uint64(w.opts.SegmentUID[3]) | 1
+	u := w.opts.SegmentUID
+	// FlagLacing 1 on the audio track: blocks copied from a source that
+	// laces (mkvmerge) stay laced.
+	uid := uint64(u[0])<<24 | uint64(u[1])<<16 | uint64(u[2])<<8 | uint64(u[3]) | 1
+	entries := []track{{TrackNumber: 1, TrackUID: uid, TrackType: 1, CodecID: "V_VP8", DefaultDuration: fd,
+		Video: &video{uint64(w.opts.Width), uint64(w.opts.Height)}}}
+	if a := w.opts.Audio; a != nil {
+		auid := uint64(u[4])<<24 | uint64(u[5])<<16 | uint64(u[6])<<8 | uint64(u[7]) | 1
+		if auid == uid {
+			auid += 2
+		}
+		entries = append(entries, track{TrackNumber: 2, TrackUID: auid, TrackType: 2, FlagLacing: 1, CodecID: a.CodecID,
+			CodecPrivate: a.CodecPrivate, DefaultDuration: uint64(max(a.DefaultDuration, 0)),
+			CodecDelay: uint64(max(a.CodecDelay, 0)), SeekPreRoll: uint64(max(a.SeekPreRoll, 0)),
+			Audio: &audio{a.SamplingFrequency, uint64(a.Channels), uint64(a.BitDepth)}})
+	}
 	tracks, err := marshalEl(&struct {
 		T struct {
 			TrackEntry []track `ebml:"TrackEntry"`
 		} `ebml:"Tracks"`
 	}{struct {
 		TrackEntry []track `ebml:"TrackEntry"`
-	}{[]track{{1, uid, 1, 0, "V_VP8", fd, video{uint64(w.opts.Width), uint64(w.opts.Height)}}}}})
+	}{entries}})
 	if err != nil {
 		return err
 	}
@@ -462,15 +538,50 @@ func (w *Writer) CloseOverhead() int64 {
 	return n
 }
 
-// Frames returns the number of frames written.
+// Frames returns the number of video frames written.
 func (w *Writer) Frames() int64 { return w.frames }
 
-// Duration returns the duration so far: last timestamp - first + one frame.
+// AudioFrames returns the number of audio frames written (a laced block
+// counts its frames).
+func (w *Writer) AudioFrames() int64 { return w.aFrames }
+
+// Duration returns the duration so far, over both tracks: from the first
+// block to the end of the last one (its timestamp plus one frame duration:
+// the track's DefaultDuration, else the last gap between two frames).
 func (w *Writer) Duration() time.Duration {
-	if w.frames == 0 {
+	first, end, ok := w.span()
+	if !ok {
 		return 0
 	}
-	return time.Duration(w.lastTS-w.firstTS+w.frameTicks()) * time.Millisecond
+	return time.Duration(end-first) * time.Millisecond
+}
+
+// span returns the first time and the end of the last block (ms).
+func (w *Writer) span() (first, end int64, ok bool) {
+	if w.frames > 0 {
+		first, end, ok = w.firstTS, w.lastTS+w.frameTicks(), true
+	}
+	if w.aFrames > 0 {
+		aEnd := w.aLastTS + w.audioTicks()
+		if !ok || w.aFirstTS < first {
+			first = w.aFirstTS
+		}
+		if !ok || aEnd > end {
+			end = aEnd
+		}
+		ok = true
+	}
+	return first, end, ok
+}
+
+// audioTicks is the duration of the last audio block (ms): its frames
+// times the DefaultDuration, else times the previous block's gap per frame.
+func (w *Writer) audioTicks() int64 {
+	n := int64(max(w.aLastN, 1))
+	if d := w.opts.Audio.DefaultDuration; d > 0 {
+		return int64((time.Duration(n)*d + time.Millisecond/2) / time.Millisecond)
+	}
+	return (w.aPrevDelta*n + int64(max(w.aPrevN, 1))/2) / int64(max(w.aPrevN, 1))
 }
 
 func (w *Writer) frameTicks() int64 {
@@ -492,15 +603,173 @@ func (w *Writer) WriteFrame(ts time.Duration, key bool, frame []byte) error {
 			w.width, w.height = h.Width, h.Height
 		}
 	}
-	if w.clusterBreak(t, key, int64(len(frame)), w.refCluster) {
-		if err := w.openCluster(t, t, key); err != nil {
+	if w.clusterBreak(t, true, key, int64(len(frame)), w.refCluster) {
+		if err := w.openCluster(t, t); err != nil {
 			return err
 		}
 	}
-	w.cbuf = appendBlockHead(w.cbuf, len(frame), t-w.cTS, key)
+	rel, err := w.rel(t)
+	if err != nil {
+		return err
+	}
+	w.cbuf = appendBlockHead(w.cbuf, len(frame), rel, key, 1)
 	w.cbuf = append(w.cbuf, frame...)
 	w.account(t, key)
 	return nil
+}
+
+// WriteAudio appends one audio frame at presentation time ts (from the
+// start of the file; not before the previous audio frame) to the audio
+// track of WriterOptions.Audio, as a key frame. discard is the frame's
+// DiscardPadding (Matroska: the duration of audio to drop at its end, e.g.
+// the padding of the last Opus packet; 0 for none), which makes the block
+// a BlockGroup. The frame is copied.
+func (w *Writer) WriteAudio(ts time.Duration, frame []byte, discard time.Duration) error {
+	return w.writeAudio(ts, audioBlock{key: true, frames: 1, discard: discard}, frame, nil)
+}
+
+// audioBlock is how an audio frame is written: its key flag, lacing bits
+// (a laced block's body: lace header and frames), the number of frames it
+// holds, and its DiscardPadding.
+type audioBlock struct {
+	key     bool
+	lacing  byte
+	frames  int
+	discard time.Duration
+}
+
+// writeAudio appends an audio frame: frame's bytes, or with f non-nil the
+// range of a source (see writeRef). With lacing set (the block's 2 lacing
+// bits), the frame is a laced block's body, lace header included.
+func (w *Writer) writeAudio(ts time.Duration, ab audioBlock, frame []byte, f *frameRef) error {
+	key, lacing, discard := ab.key, ab.lacing, ab.discard
+	t, err := w.checkAudio(ts)
+	if err != nil {
+		return err
+	}
+	n, src, srcRel := int64(len(frame)), w.refCluster, int64(-1)
+	if f != nil {
+		n, src, srcRel = f.size, f.cluster, f.rel
+	}
+	if w.clusterBreak(t, false, false, n, src) {
+		if err := w.openCluster(alignedTS(t, srcRel, w.prevCTS), t); err != nil {
+			return err
+		}
+		w.refCluster = src
+	}
+	rel, err := w.rel(t)
+	if err != nil {
+		return err
+	}
+	if discard != 0 {
+		w.cbuf = appendGroupHead(w.cbuf, int(n), rel, discard)
+		w.cbuf[len(w.cbuf)-1] |= lacing << 1
+		if f != nil {
+			w.spans = append(w.spans, span{at: len(w.cbuf), src: f.src, off: f.off, n: f.size})
+			w.refBytes += f.size
+		} else {
+			w.cbuf = append(w.cbuf, frame...)
+		}
+		w.cbuf = appendDiscard(w.cbuf, discard)
+	} else if f != nil {
+		var hb [16]byte
+		h := appendBlockHead(hb[:0], int(n), rel, key, 2)
+		h[len(h)-1] |= lacing << 1
+		w.addRef(h, f)
+	} else {
+		w.cbuf = appendBlockHead(w.cbuf, len(frame), rel, key, 2)
+		w.cbuf[len(w.cbuf)-1] |= lacing << 1
+		w.cbuf = append(w.cbuf, frame...)
+	}
+	if w.aFrames == 0 {
+		w.aFirstTS = t
+	} else {
+		w.aPrevDelta = t - w.aLastTS
+	}
+	w.aLastTS = t
+	w.aPrevN, w.aLastN = w.aLastN, max(ab.frames, 1)
+	w.aFrames += int64(max(ab.frames, 1))
+	return nil
+}
+
+// checkAudio validates the next audio frame's time and returns it in ms.
+func (w *Writer) checkAudio(ts time.Duration) (int64, error) {
+	if w.closed {
+		return 0, ErrClosed
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	if w.opts.Audio == nil {
+		return 0, errors.New("mux: audio frame for a writer without an audio track")
+	}
+	t := int64(ts / time.Millisecond)
+	if t < 0 || (w.aFrames > 0 && t < w.aLastTS) {
+		return 0, fmt.Errorf("mux: audio timestamp %v goes back (previous %v)", ts, time.Duration(w.aLastTS)*time.Millisecond)
+	}
+	return t, nil
+}
+
+// rel returns a block's timestamp relative to the open Cluster's (a signed
+// 16-bit number: a block may sit a little before its Cluster's timestamp
+// when the tracks interleave loosely).
+func (w *Writer) rel(t int64) (int64, error) {
+	r := t - w.cTS
+	if r < -32768 || r > 32767 {
+		return 0, fmt.Errorf("mux: block at %d ms is %d ms away from its Cluster's timestamp", t, r)
+	}
+	return r, nil
+}
+
+// blockGroupBytes is the size of a BlockGroup holding a Block of an n-byte
+// frame and a DiscardPadding of pad ns.
+func blockGroupBytes(n int, pad time.Duration) int {
+	inner := 1 + sizeLen(uint64(n+4)) + 4 + n + 3 + intLen(int64(pad))
+	return 1 + sizeLen(uint64(inner)) + inner
+}
+
+// audioBlockBytes is what an audio frame of n bytes takes in a Cluster.
+func audioBlockBytes(n int, pad time.Duration) int {
+	if pad != 0 {
+		return blockGroupBytes(n, pad)
+	}
+	return n + BlockOverhead(n)
+}
+
+// appendGroupHead appends the head of a BlockGroup for an audio frame of
+// n bytes (track 2) with a DiscardPadding: the group's ID and size and the
+// Block's header. The payload and appendDiscard follow.
+func appendGroupHead(dst []byte, n int, rel int64, pad time.Duration) []byte {
+	total := blockGroupBytes(n, pad)
+	inner := total - 1 - sizeLen(uint64(total))
+	for 1+sizeLen(uint64(inner))+inner != total {
+		inner--
+	}
+	dst = append(dst, IDBlockGroup)
+	dst = appendSize(dst, uint64(inner), sizeLen(uint64(inner)))
+	dst = append(dst, IDBlock)
+	dst = appendSize(dst, uint64(n+4), sizeLen(uint64(n+4)))
+	return append(dst, 0x82, byte(rel>>8), byte(rel), 0)
+}
+
+// appendDiscard appends a DiscardPadding element (signed, ns).
+func appendDiscard(dst []byte, pad time.Duration) []byte {
+	n := intLen(int64(pad))
+	dst = appendID(dst, IDDiscardPadding)
+	dst = appendSize(dst, uint64(n), 1)
+	for i := n - 1; i >= 0; i-- {
+		dst = append(dst, byte(int64(pad)>>(8*i)))
+	}
+	return dst
+}
+
+// intLen is the number of bytes of v as a signed EBML integer.
+func intLen(v int64) int {
+	n := 1
+	for n < 8 && (v < -(1<<(8*n-1)) || v >= 1<<(8*n-1)) {
+		n++
+	}
+	return n
 }
 
 // checkFrame validates the next frame's time and returns it in ms.
@@ -521,26 +790,38 @@ func (w *Writer) checkFrame(ts time.Duration, key bool) (int64, error) {
 	return t, nil
 }
 
-// clusterBreak reports whether a frame at t (ms) of n payload bytes, from
+// clusterBreak reports whether a block at t (ms) of n payload bytes, from
 // source Cluster srcCluster (see writeRef), opens a new Cluster: at every
-// key frame, when the source starts a Cluster, and when the open one would
-// exceed ClusterDuration, the int16 relative timestamp or ClusterBytes.
-func (w *Writer) clusterBreak(t int64, key bool, n int64, srcCluster int64) bool {
-	return clusterBreak(w.cOpen, w.cStart, w.cTS, int64(len(w.cbuf))+w.refBytes, w.refCluster,
-		t, key, n, srcCluster, w.opts.ClusterDuration.Milliseconds(), int64(w.opts.ClusterBytes))
+// video key frame (unless the open Cluster holds no video yet), when the
+// source starts a Cluster, and when the open one would exceed
+// ClusterDuration, the int16 relative timestamp or ClusterBytes.
+func (w *Writer) clusterBreak(t int64, video, key bool, n int64, srcCluster int64) bool {
+	return clusterBreak(w.cOpen, w.cVideo, w.cStart, w.cTS, int64(len(w.cbuf))+w.refBytes, w.refCluster,
+		t, video && key, n, srcCluster, w.opts.ClusterDuration.Milliseconds(), int64(w.opts.ClusterBytes))
 }
 
 // clusterBreak is the Writer's Cluster rule, shared with split's size
-// estimate (gop.outBytes) so that both agree exactly. cStart is the time
-// of the open Cluster's first block, cTS its Timestamp, cLen its data so
-// far (Timestamp element included).
-func clusterBreak(open bool, cStart, cTS, cLen, cSrc, t int64, key bool, n, src, dur, maxBytes int64) bool {
+// estimate (gop.outBytes) so that both agree exactly. cVideo says whether
+// the open Cluster holds a video block, cStart is the time of its first
+// block, cTS its Timestamp, cLen its data so far (Timestamp element
+// included); key is set for a video key frame.
+func clusterBreak(open, cVideo bool, cStart, cTS, cLen, cSrc, t int64, key bool, n, src, dur, maxBytes int64) bool {
 	return !open ||
-		(key && cLen > clusterTSLen) ||
+		(key && cVideo) ||
 		src != cSrc ||
 		t-cStart >= dur ||
 		t-cTS > 32767 ||
 		cLen+n > maxBytes
+}
+
+// clusterTS is the Timestamp of a Cluster opened at want (ms) after one
+// with Timestamp prev: never going back (a block of one track may come
+// after a later block of the other).
+func clusterTS(want, prev int64) int64 {
+	if want < prev {
+		return prev
+	}
+	return want
 }
 
 // clusterTSLen is the size of a Cluster's Timestamp element as written.
@@ -558,13 +839,14 @@ func alignedTS(t, srcRel, prevTS int64) int64 {
 	return t - srcRel
 }
 
-// openCluster ends the open Cluster and starts one with Timestamp cTS whose
-// first block, at t, is a key frame or not.
-func (w *Writer) openCluster(cTS, t int64, key bool) error {
+// openCluster ends the open Cluster and starts one with Timestamp cTS (or
+// the previous Cluster's, if later) whose first block is at t.
+func (w *Writer) openCluster(cTS, t int64) error {
 	if err := w.endCluster(); err != nil {
 		return err
 	}
-	w.cOpen, w.cTS, w.cStart, w.cKey = true, cTS, t, key
+	cTS = clusterTS(cTS, w.prevCTS)
+	w.cOpen, w.cTS, w.cStart, w.cKey, w.cVideo = true, cTS, t, false, false
 	w.prevCTS = cTS
 	if w.cbuf == nil && w.seeker != nil {
 		// Allocated once per file: growing it would leave garbage.
@@ -578,20 +860,23 @@ func (w *Writer) openCluster(cTS, t int64, key bool) error {
 	return nil
 }
 
-// appendBlockHead appends a SimpleBlock header (track 1) for a frame of n
-// bytes at relative time rel.
-func appendBlockHead(dst []byte, n int, rel int64, key bool) []byte {
+// appendBlockHead appends a SimpleBlock header (track 1 or 2) for a frame
+// of n bytes at relative time rel.
+func appendBlockHead(dst []byte, n int, rel int64, key bool, track byte) []byte {
 	dst = append(dst, IDSimpleBlock)
 	dst = appendSize(dst, uint64(n+4), sizeLen(uint64(n+4)))
 	flags := byte(0)
 	if key {
 		flags = 0x80
 	}
-	return append(dst, 0x81, byte(rel>>8), byte(rel), flags)
+	return append(dst, 0x80|track, byte(rel>>8), byte(rel), flags)
 }
 
-// account counts a frame written at t.
+// account counts a video frame written at t.
 func (w *Writer) account(t int64, key bool) {
+	if !w.cVideo {
+		w.cVideo, w.cKey, w.cKeyTS = true, key, t
+	}
 	if w.frames == 0 {
 		w.firstTS = t
 	} else {
@@ -617,9 +902,9 @@ func (w *Writer) endCluster() error {
 		return w.err
 	}
 	w.cOpen = false
-	if w.cKey && w.cStart-w.lastCueTS >= 1000 {
-		w.cues = append(w.cues, cue{w.cStart, w.pos - w.segData})
-		w.lastCueTS = w.cStart
+	if w.cKey && w.cKeyTS-w.lastCueTS >= 1000 {
+		w.cues = append(w.cues, cue{w.cKeyTS, w.pos - w.segData})
+		w.lastCueTS = w.cKeyTS
 	}
 	var h [16]byte
 	n := uint64(int64(len(w.cbuf)) + w.refBytes)

@@ -15,7 +15,7 @@ import (
 // in the kernel (copy_file_range, through os.File.ReadFrom) when the source
 // is an *os.File under an io.SectionReader and the output a regular file.
 // A block whose header the Writer would write exactly as the source has it
-// (same size field, track 1, relative timestamp and flags) is copied with
+// (same size field, track number, relative timestamp and flags) is copied with
 // its header, and runs of such blocks become one range.
 
 // span is a source byte range inserted in the open Cluster after cbuf[:at].
@@ -53,9 +53,9 @@ type frameRef struct {
 	cluster   int64  // offset of the source Cluster
 }
 
-// writeRef appends a frame at ts whose payload stays in its source until
-// the Cluster is written. width and height are a key frame's coded size
-// (0: unknown).
+// writeRef appends a video frame at ts whose payload stays in its source
+// until the Cluster is written. width and height are a key frame's coded
+// size (0: unknown).
 func (w *Writer) writeRef(ts time.Duration, key bool, width, height int, f *frameRef) error {
 	t, err := w.checkFrame(ts, key)
 	if err != nil {
@@ -64,33 +64,40 @@ func (w *Writer) writeRef(ts time.Duration, key bool, width, height int, f *fram
 	if key && width > 0 {
 		w.width, w.height = width, height
 	}
-	if w.clusterBreak(t, key, f.size, f.cluster) {
-		if err := w.openCluster(alignedTS(t, f.rel, w.prevCTS), t, key); err != nil {
+	if w.clusterBreak(t, true, key, f.size, f.cluster) {
+		if err := w.openCluster(alignedTS(t, f.rel, w.prevCTS), t); err != nil {
 			return err
 		}
 		w.refCluster = f.cluster
 	}
+	rel, err := w.rel(t)
+	if err != nil {
+		return err
+	}
 	var hb [16]byte
-	h := appendBlockHead(hb[:0], int(f.size), t-w.cTS, key)
+	w.addRef(appendBlockHead(hb[:0], int(f.size), rel, key, 1), f)
+	w.account(t, key)
+	return nil
+}
+
+// addRef adds a block whose header is h and whose payload is f's range:
+// when the source's block header is h, the source's block is copied whole,
+// joined to the previous range if adjacent.
+func (w *Writer) addRef(h []byte, f *frameRef) {
 	start, n := f.off, f.size
 	if f.head != nil && bytes.Equal(h, f.head) {
-		// The source's block, header included, is what this block would
-		// be: copy it whole, joined to the previous range if adjacent.
 		start, n = f.off-int64(len(h)), f.size+int64(len(h))
 		if k := len(w.spans) - 1; k >= 0 && w.spans[k].at == len(w.cbuf) && w.spans[k].src == f.src &&
 			w.spans[k].off+w.spans[k].n == start {
 			w.spans[k].n += n
 			w.refBytes += n
-			w.account(t, key)
-			return nil
+			return
 		}
 	} else {
 		w.cbuf = append(w.cbuf, h...)
 	}
 	w.spans = append(w.spans, span{at: len(w.cbuf), src: f.src, off: start, n: n})
 	w.refBytes += n
-	w.account(t, key)
-	return nil
 }
 
 // copySpan writes a source range to the output: in the kernel when both

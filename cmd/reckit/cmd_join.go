@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -39,9 +40,13 @@ Cues index and a Duration; in-band resolution changes are kept, and frame
 payloads are copied byte for byte.
 
 Parts are checked before anything is written: every part must hold one VP8
-video track, and the order must agree with the parts' own links (the
-previous/next SegmentUID tags that reckit split and reckit record write)
-and their DateUTC. An inconsistent order is refused unless --force.
+video track and the same audio track (Opus or Vorbis with the same
+parameters) or none, and the order must agree with the parts' own links
+(the previous/next SegmentUID tags that reckit split and reckit record
+write) and their DateUTC. Differing audio tracks and an inconsistent order
+are refused unless --force (which keeps the first part's audio track and
+leaves out the audio of the parts that differ). Each part's audio keeps
+its place relative to the part's video.
 
 A recording directory (docs/layout.md) stands for its parts, in the order
 its manifest lists them.
@@ -71,7 +76,8 @@ type joinRecord struct {
 	Type        string `json:"type"` // "joined"
 	Path        string `json:"path"`
 	Parts       int    `json:"parts"`
-	Frames      int64  `json:"frames"`
+	Frames      int64  `json:"frames"`                 // video frames
+	AudioFrames int64  `json:"audio_frames,omitempty"` // frames of the audio track, if any
 	DurationMS  int64  `json:"duration_ms"`
 	Bytes       int64  `json:"bytes"`
 	Resolutions int    `json:"resolutions"`
@@ -134,6 +140,9 @@ func runJoin(ctx context.Context, opts *joinOptions, g *globals, args []string) 
 		Warn:     func(m string) { g.warnf("%s", m) },
 		Progress: func(n int) { bar.update(int64(n), int64(len(args))) }})
 	bar.done()
+	if errors.Is(err, mux.ErrMismatch) {
+		return withHint(err, "--force joins them anyway: the first part's audio track is kept, the audio of the parts that differ is left out")
+	}
 	if err != nil {
 		return err
 	}
@@ -147,9 +156,9 @@ func runJoin(ctx context.Context, opts *joinOptions, g *globals, args []string) 
 	}
 	if g.json {
 		return newJSONL(g.io.Out).encode(joinRecord{Type: "joined", Path: opts.output, Parts: res.Parts,
-			Frames: res.Frames, DurationMS: res.DurationMS, Bytes: res.Bytes, Resolutions: res.Resolutions})
+			Frames: res.Frames, AudioFrames: res.AudioFrames, DurationMS: res.DurationMS, Bytes: res.Bytes, Resolutions: res.Resolutions})
 	}
-	g.notef("wrote %s: %d parts, %d frames, %s, %s", opts.output, res.Parts, res.Frames,
+	g.notef("wrote %s: %d parts, %d frames%s, %s, %s", opts.output, res.Parts, res.Frames, audioNote(res.AudioFrames),
 		formatClock(time.Duration(res.DurationMS)*time.Millisecond), humanBytes(res.Bytes))
 	return nil
 }

@@ -33,11 +33,12 @@ func (o *repairOptions) addFlags(fs *pflag.FlagSet) {
 func newRepairCommand(g *globals) *cobra.Command {
 	opts := &repairOptions{}
 	cmd := &cobra.Command{
-		Use:   "repair FILE... (-o OUT | --in-place)",
+		Use:   "repair FILE|DIR... (-o OUT | --in-place)",
 		Short: "Make an interrupted or live-written recording complete and seekable",
 		Long: longHelp(`Rewrite an interrupted or live-written WebM (unknown-size Segment and
 Clusters, no Cues or Duration, a cut final Cluster or block) into a
-complete, seekable file holding every complete frame: known sizes, a
+complete, seekable file holding every complete frame, video and audio
+(one Opus or Vorbis track): known sizes, a
 Duration measured from the blocks, SeekHead and Cues. Title, DateUTC,
 SegmentUID and tags are kept, so a repaired part still links to its
 neighbours. Exactly what was dropped is reported: the bytes, their offset
@@ -48,9 +49,19 @@ With -o the result goes to OUT (written as OUT.partial, then renamed). With
 --in-place each FILE is replaced (temp file, fsync, rename) and the
 original kept as FILE.orig unless --no-backup.
 
+A recording directory whose recorder died (reckit verify: incomplete,
+interrupted) is finished with --in-place: each NAME.webm.partial becomes
+the complete part NAME.webm with every complete frame, and is then
+removed; a .partial without a single complete key frame is removed; a
+complete part the recorder did not get to list is listed. Each part enters
+the manifest with its size, SHA-256 and hash-chain value, and the
+recording becomes complete, with stop reason "crash" and a note saying
+what was kept and dropped. A recording still being recorded is refused.
+
 Exit status 3 when some files could not be repaired and others were.`, exitPartial),
 		Example: `  reckit repair -o fixed.webm crashed.webm
-  reckit repair --in-place ~/Videos/reckit/*/*.webm`,
+  reckit repair --in-place ~/Downloads/*.webm
+  reckit repair --in-place /var/lib/reckit/20261122T085542Z-ws-1-dbfa191a`,
 		Args: cobra.MinimumNArgs(1),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
 			switch {
@@ -79,9 +90,10 @@ type repairRecord struct {
 	Path          string          `json:"path"`
 	Output        string          `json:"output,omitempty"`
 	Before        inspect.Verdict `json:"verdict_before"`
-	Verdict       inspect.Verdict `json:"verdict"` // of the output (or the input when nothing was done)
-	Action        string          `json:"action"`  // repaired, nothing-to-do
-	Frames        int64           `json:"frames"`
+	Verdict       inspect.Verdict `json:"verdict"`                // of the output (or the input when nothing was done)
+	Action        string          `json:"action"`                 // repaired, nothing-to-do
+	Frames        int64           `json:"frames"`                 // video frames
+	AudioFrames   int64           `json:"audio_frames,omitempty"` // frames of the audio track, if any
 	DurationMS    int64           `json:"duration_ms"`
 	Bytes         int64           `json:"bytes"`
 	DroppedBytes  int64           `json:"dropped_bytes"`
@@ -95,32 +107,62 @@ func runRepair(ctx context.Context, opts *repairOptions, g *globals, args []stri
 	out := newJSONL(g.io.Out)
 	fails := itemFailures{total: len(args)}
 	for _, path := range args {
-		rec, err := repairOne(ctx, opts, g, path)
+		var recs []*repairRecord
+		var err error
+		if st, serr := os.Stat(path); serr == nil && st.IsDir() {
+			recs, err = repairRecording(ctx, opts, path)
+		} else {
+			var rec *repairRecord
+			if rec, err = repairOne(ctx, opts, g, path); err == nil {
+				recs = append(recs, rec)
+			}
+		}
+		// A recording directory stops at its first failing part; what was
+		// done before it is reported.
+		for _, rec := range recs {
+			if werr := renderRepair(g, out, rec); werr != nil {
+				return werr
+			}
+		}
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
 				return err
 			}
 			fails.add(g, path, err)
-			continue
-		}
-		if g.json {
-			if err := out.encode(rec); err != nil {
-				return err
-			}
-			continue
-		}
-		switch rec.Action {
-		case "nothing-to-do":
-			fmt.Fprintf(g.io.Out, "%s: %s, nothing to do\n", path, rec.Before)
-		default:
-			fmt.Fprintf(g.io.Out, "%s: %s -> %s: kept %d frames (%s)", path, rec.Before, rec.Output, rec.Frames, seconds(rec.DurationMS))
-			if rec.DroppedOffset != nil {
-				fmt.Fprintf(g.io.Out, ", dropped %d bytes from byte %d (from %s on): %s", rec.DroppedBytes, *rec.DroppedOffset, seconds(*rec.DroppedFromMS), rec.Problem)
-			}
-			fmt.Fprintln(g.io.Out)
 		}
 	}
 	return fails.err("repaired")
+}
+
+// renderRepair prints one record: a JSON line, or a line of text.
+func renderRepair(g *globals, out *jsonl, rec *repairRecord) error {
+	if g.json {
+		return out.encode(rec)
+	}
+	w := g.io.Out
+	switch rec.Action {
+	case "nothing-to-do":
+		fmt.Fprintf(w, "%s: %s, nothing to do\n", rec.Path, rec.Before)
+	case "listed":
+		fmt.Fprintf(w, "%s: %s, listed in the manifest: %d frames (%s)\n", rec.Path, rec.Verdict, rec.Frames, seconds(rec.DurationMS))
+	case "removed":
+		fmt.Fprintf(w, "%s: removed: %s in its %d bytes\n", rec.Path, rec.Problem, rec.DroppedBytes)
+	default:
+		fmt.Fprintf(w, "%s: %s -> %s: kept %d frames%s (%s)", rec.Path, rec.Before, rec.Output, rec.Frames, audioNote(rec.AudioFrames), seconds(rec.DurationMS))
+		if rec.DroppedOffset != nil {
+			fmt.Fprintf(w, ", dropped %d bytes from byte %d (from %s on): %s", rec.DroppedBytes, *rec.DroppedOffset, seconds(*rec.DroppedFromMS), rec.Problem)
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
+}
+
+// audioNote is " and N audio frames", or "" without audio.
+func audioNote(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" and %d audio frames", n)
 }
 
 func repairOne(ctx context.Context, opts *repairOptions, g *globals, path string) (*repairRecord, error) {
@@ -143,6 +185,16 @@ func repairOne(ctx context.Context, opts *repairOptions, g *globals, path string
 	}
 	rec := &repairRecord{Type: "repair", Path: path, Before: before.Verdict, Verdict: before.Verdict,
 		Frames: before.Frames, DurationMS: before.DurationMS, Bytes: size}
+	if n := len(before.Tracks); n > 1 {
+		rec.Frames = 0
+		for _, t := range before.Tracks {
+			if t.Kind == "video" {
+				rec.Frames += t.Frames
+			} else if t.Kind == "audio" {
+				rec.AudioFrames += t.Frames
+			}
+		}
+	}
 	switch before.Verdict {
 	case inspect.OK:
 		rec.Action = "nothing-to-do"
@@ -163,27 +215,9 @@ func repairOne(ctx context.Context, opts *repairOptions, g *globals, path string
 		return nil, err
 	}
 	defer of.abort()
-	src, err := mux.OpenSource(path, io.NewSectionReader(f, 0, size))
+	res, after, err := repairInto(ctx, path, f, size, of, target)
 	if err != nil {
 		return nil, err
-	}
-	res, err := mux.Repair(ctx, src, of)
-	if err != nil {
-		return nil, err
-	}
-	// Check the result before it replaces anything.
-	if _, err := of.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	// Scanned under a name without .partial: inspect reports any NAME.partial
-	// as an unfinished part by its name alone, and this one is only unfinished
-	// until the commit below (the target itself may be a recorder's .partial).
-	after, err := inspect.Scan(ctx, strings.TrimSuffix(target, partialSuffix), io.NewSectionReader(of.File, 0, res.Bytes), res.Bytes, inspect.ScanOptions{})
-	if err != nil {
-		return nil, err
-	}
-	if after.Verdict != inspect.OK {
-		return nil, fmt.Errorf("%s: repaired output is %s (%s): kept nothing", path, after.Verdict, after.Reason)
 	}
 	if opts.inPlace && !opts.noBackup {
 		backup := path + ".orig"
@@ -200,7 +234,7 @@ func repairOne(ctx context.Context, opts *repairOptions, g *globals, path string
 		return nil, err
 	}
 	rec.Output, rec.Verdict, rec.Action = target, after.Verdict, "repaired"
-	rec.Frames, rec.DurationMS, rec.Bytes = res.Frames, res.DurationMS, res.Bytes
+	rec.Frames, rec.AudioFrames, rec.DurationMS, rec.Bytes = res.Frames, res.AudioFrames, res.DurationMS, res.Bytes
 	if res.DroppedOffset >= 0 {
 		off, from := res.DroppedOffset, res.DroppedFromMS
 		rec.DroppedOffset, rec.DroppedFromMS, rec.DroppedBytes = &off, &from, res.DroppedBytes
@@ -211,6 +245,34 @@ func repairOne(ctx context.Context, opts *repairOptions, g *globals, path string
 		rec.Problem = strings.TrimSpace(before.Reason)
 	}
 	return rec, nil
+}
+
+// repairInto rewrites the input f (size bytes, named path) into of and
+// checks the result, which is to become target, before anything replaces
+// anything: it must scan as ok.
+func repairInto(ctx context.Context, path string, f *os.File, size int64, of *outFile, target string) (*mux.RepairResult, *inspect.Report, error) {
+	src, err := mux.OpenSource(path, io.NewSectionReader(f, 0, size))
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := mux.Repair(ctx, src, of)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := of.Seek(0, io.SeekStart); err != nil {
+		return nil, nil, err
+	}
+	// Scanned under a name without .partial: inspect reports any NAME.partial
+	// as an unfinished part by its name alone, and this one is only unfinished
+	// until it is committed (the target itself may be a recorder's .partial).
+	after, err := inspect.Scan(ctx, strings.TrimSuffix(target, partialSuffix), io.NewSectionReader(of.File, 0, res.Bytes), res.Bytes, inspect.ScanOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	if after.Verdict != inspect.OK {
+		return nil, nil, fmt.Errorf("%s: repaired output is %s (%s): kept nothing", path, after.Verdict, after.Reason)
+	}
+	return res, after, nil
 }
 
 func abs(p string) string {

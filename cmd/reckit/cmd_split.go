@@ -43,7 +43,10 @@ func newSplitCommand(g *globals) *cobra.Command {
 		Long: longHelp(`Cut a WebM recording into parts, each a standalone, seekable WebM (its own
 header, Duration, Cues, timestamps from 0, a DateUTC advanced to the part's
 start, and tags linking the previous and next parts). Frame payloads are
-copied byte for byte; nothing is re-encoded.
+copied byte for byte; nothing is re-encoded. Besides its VP8 video, a
+recording may hold one Opus or Vorbis audio track: each audio frame goes
+into the part whose time range (from its first key frame to the next
+part's) holds it, and counts towards --size.
 
 Cuts happen only before key frames:
 

@@ -68,6 +68,31 @@ func createOut(final string, force bool) (*outFile, error) {
 	return &outFile{File: f, final: final, force: force}, nil
 }
 
+// createOutTemp is createOut with the temporary file named
+// FINAL.tmp-<digits> (layout.IsTempName), for outputs inside a recording
+// directory, where FINAL.partial means an unfinished recorder part.
+func createOutTemp(final string, force bool) (*outFile, error) {
+	if !force {
+		if _, err := os.Lstat(final); err == nil {
+			return nil, withHint(fmt.Errorf("%s: %w", final, fs.ErrExist), "use --force to overwrite it")
+		}
+	}
+	dir, base := filepath.Split(final)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, base+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(0o644); err != nil { // as createOut's, not CreateTemp's 0600
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return &outFile{File: f, final: final, force: force}, nil
+}
+
 // commit fsyncs, closes and renames the file to its final name, then
 // fsyncs the directory.
 func (o *outFile) commit() error {

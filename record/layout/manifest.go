@@ -51,6 +51,7 @@ const (
 	StopMaxSize     = "max-size"     // the recording reached its total size limit
 	StopMinFree     = "min-free"     // free disk space fell below the limit
 	StopError       = "error"        // an unrecoverable error, see StopError
+	StopCrash       = "crash"        // the recorder died; reckit repair finished the recording
 )
 
 // Errors about manifests.
