@@ -179,9 +179,18 @@ func repairOne(ctx context.Context, opts *repairOptions, g *globals, path string
 		return nil, fmt.Errorf("%s: not a regular file", path)
 	}
 	size := st.Size()
-	before, err := inspect.Scan(ctx, path, io.NewSectionReader(f, 0, size), size, inspect.ScanOptions{})
+	// The headers tell most repair candidates (cut, live-written: Segment
+	// size, Cues or Duration missing) without reading the file; only a file
+	// whose headers look complete is walked to decide whether anything is
+	// wrong with it.
+	before, err := inspect.Probe(path, io.NewSectionReader(f, 0, size), size)
 	if err != nil {
 		return nil, err
+	}
+	if before.Verdict == inspect.OK {
+		if before, err = inspect.Scan(ctx, path, io.NewSectionReader(f, 0, size), size, inspect.ScanOptions{}); err != nil {
+			return nil, err
+		}
 	}
 	rec := &repairRecord{Type: "repair", Path: path, Before: before.Verdict, Verdict: before.Verdict,
 		Frames: before.Frames, DurationMS: before.DurationMS, Bytes: size}
@@ -215,7 +224,9 @@ func repairOne(ctx context.Context, opts *repairOptions, g *globals, path string
 		return nil, err
 	}
 	defer of.abort()
-	res, after, err := repairInto(ctx, path, f, size, of, target)
+	// The output is walked in full before it replaces anything only when
+	// the original is not kept; otherwise its headers are checked.
+	res, after, err := repairInto(ctx, path, f, size, of, target, opts.inPlace && opts.noBackup)
 	if err != nil {
 		return nil, err
 	}
@@ -241,6 +252,14 @@ func repairOne(ctx context.Context, opts *repairOptions, g *globals, path string
 	}
 	if res.Problem != nil {
 		rec.Problem = res.Problem.Error()
+		// What the walk found, where the headers did not tell.
+		v := inspect.Incomplete
+		if errors.Is(res.Problem, mux.ErrCorrupt) {
+			v = inspect.Corrupt
+		}
+		if inspect.Worse(v, rec.Before) {
+			rec.Before = v
+		}
 	} else if before.Verdict == inspect.Unseekable {
 		rec.Problem = strings.TrimSpace(before.Reason)
 	}
@@ -249,8 +268,9 @@ func repairOne(ctx context.Context, opts *repairOptions, g *globals, path string
 
 // repairInto rewrites the input f (size bytes, named path) into of and
 // checks the result, which is to become target, before anything replaces
-// anything: it must scan as ok.
-func repairInto(ctx context.Context, path string, f *os.File, size int64, of *outFile, target string) (*mux.RepairResult, *inspect.Report, error) {
+// anything: its headers must probe as ok, and with walk the whole file
+// must scan as ok.
+func repairInto(ctx context.Context, path string, f *os.File, size int64, of *outFile, target string, walk bool) (*mux.RepairResult, *inspect.Report, error) {
 	src, err := mux.OpenSource(path, io.NewSectionReader(f, 0, size))
 	if err != nil {
 		return nil, nil, err
@@ -265,7 +285,13 @@ func repairInto(ctx context.Context, path string, f *os.File, size int64, of *ou
 	// Scanned under a name without .partial: inspect reports any NAME.partial
 	// as an unfinished part by its name alone, and this one is only unfinished
 	// until it is committed (the target itself may be a recorder's .partial).
-	after, err := inspect.Scan(ctx, strings.TrimSuffix(target, partialSuffix), io.NewSectionReader(of.File, 0, res.Bytes), res.Bytes, inspect.ScanOptions{})
+	name, out := strings.TrimSuffix(target, partialSuffix), io.NewSectionReader(of.File, 0, res.Bytes)
+	var after *inspect.Report
+	if walk {
+		after, err = inspect.Scan(ctx, name, out, res.Bytes, inspect.ScanOptions{})
+	} else {
+		after, err = inspect.Probe(name, out, res.Bytes)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -213,7 +213,8 @@ func finishPart(ctx context.Context, dir, final string, hasPartial, hasFinal boo
 		return nil, nil, err
 	}
 	defer of.abort()
-	res, after, err := repairInto(ctx, src, f, size, of, finalPath)
+	// Walked in full: the .partial goes once the part is listed.
+	res, after, err := repairInto(ctx, src, f, size, of, finalPath, true)
 	if err != nil {
 		return nil, nil, err
 	}
