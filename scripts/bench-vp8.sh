@@ -29,5 +29,9 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -
 echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on ${cpu:-unknown CPU} ($(nproc) cores), $(go version | cut -d' ' -f3),"
 echo "reckit $(git describe --always --dirty 2>/dev/null || echo unknown), libvpx $(pkg-config --modversion vpx)."
 echo "CPU is process CPU time (getrusage) per frame, best of the runs; PSNR is over Y, Cb and Cr."
+load() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown; }
+echo "Load average (1, 5, 15 min) at the start: $(load)."
 echo
 "$bin/vp8bench" "$@"
+echo
+echo "Load average at the end: $(load)."

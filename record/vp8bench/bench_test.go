@@ -274,3 +274,36 @@ func TestWriteMarkdown(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPureGo encodes 20 frames of each 1080p demo scenario with
+// reckit's encoder (a key frame at 0 only), and six key frames ("keys");
+// for profiles:
+// go test -run '^$' -bench PureGo/scroll -cpuprofile cpu.out ./record/vp8bench/
+func BenchmarkPureGo(b *testing.B) {
+	for _, name := range []string{"typing", "drag", "scroll", "switch", "keys"} {
+		b.Run(name, func(b *testing.B) {
+			var clip *Clip
+			var err error
+			if name == "keys" {
+				// Six key frames of the drag scenario.
+				clip, err = DemoClip("drag", 1920, 1080, 6, 1, 2, 3, 4, 5)
+			} else {
+				clip, err = DemoClip(name, 1920, 1080, 20)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			var r Result
+			for b.Loop() {
+				if r, err = Measure(clip, PureGo, 80); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(r.Key.CPUPerFrame(), "key-cpu-ms")
+			b.ReportMetric(r.Inter.CPUPerFrame(), "inter-cpu-ms")
+			b.ReportMetric(r.Inter.BytesPerFrame(), "inter-bytes")
+			b.ReportMetric(r.Inter.PSNR(), "inter-dB")
+		})
+	}
+}

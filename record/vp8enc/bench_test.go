@@ -82,3 +82,32 @@ func BenchmarkEncodeInterFull1080p(b *testing.B) {
 	}
 	b.ReportMetric(float64(n), "frame-bytes")
 }
+
+// BenchmarkEncodeInterScroll1080p encodes a text page scrolling by 6 pixels
+// per frame (the demo's scroll at 1080p), alternating between two
+// positions so that every frame is a scroll.
+func BenchmarkEncodeInterScroll1080p(b *testing.B) {
+	enc, err := New(1920, 1080, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	canvas := pattern("text", 1920, 1080+12, 0, 1)
+	frames := []*image.YCbCr{shiftedFrame(canvas, 1920, 1080, 0, 0), shiftedFrame(canvas, 1920, 1080, 0, 6)}
+	hints := []image.Rectangle{image.Rect(0, 0, 1920, 1080)}
+	for i := 0; i < 3; i++ {
+		if _, _, err := enc.Encode(frames[i%2], hints, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	n, i := 0, 0
+	for b.Loop() {
+		i++
+		f, _, err := enc.Encode(frames[i%2], hints, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = len(f)
+	}
+	b.ReportMetric(float64(n), "frame-bytes")
+}

@@ -33,28 +33,27 @@ func (b *boolEncoder) putBit(bit bool, prob uint8) {
 	if b.rng >= 128 {
 		return
 	}
-	// Fast path: normalising by n bits emits no byte when n < count, and
-	// bit 31 of bottom (a carry) can only be set right before the shift
-	// that completes a byte, so the shifts can be done at once.
-	if n := bits.LeadingZeros32(b.rng) - 24; n < b.count {
-		b.rng <<= n
+	// Normalising by n bits emits no byte when n < count, and bit 31 of
+	// bottom (a carry) can only be set right before the shift that
+	// completes a byte, so the shifts are done at once, with at most one
+	// byte emitted (n <= 7).
+	n := bits.LeadingZeros32(b.rng) - 24
+	b.rng <<= n
+	if n < b.count {
 		b.bottom <<= n
 		b.count -= n
 		return
 	}
-	for b.rng < 128 {
-		b.rng <<= 1
-		if b.bottom&(1<<31) != 0 {
-			b.carry()
-		}
-		b.bottom <<= 1
-		b.count--
-		if b.count == 0 {
-			b.buf = append(b.buf, byte(b.bottom>>24))
-			b.bottom &= 1<<24 - 1
-			b.count = 8
-		}
+	// The byte completes after count shifts; the other n-count shifts
+	// start the next one.
+	c := b.count
+	if b.bottom<<(c-1)&(1<<31) != 0 {
+		b.carry()
 	}
+	b.buf = append(b.buf, byte(b.bottom>>(24-c)))
+	rest := n - c
+	b.bottom = (b.bottom << c) & (1<<24 - 1) << rest
+	b.count = 8 - rest
 }
 
 // carry propagates an overflow of bottom into the bytes already written.

@@ -3,12 +3,17 @@
 //
 // Every macroblock of a key frame is intra coded: 16x16 luma prediction (DC,
 // V, H, TM) or B_PRED (sixteen 4x4 subblocks with ten submodes), and 8x8
-// chroma prediction, chosen by SATD plus lambda times the mode bits. Inter
-// frames predict from the last frame only, with zero motion: an unchanged
-// macroblock is skipped (no residual), a changed one is coded as zero-motion
-// plus residual or as intra, whichever costs less. Golden and altref frames
-// are never referenced or updated, and there is no motion search, so
-// scrolling and dragged windows are coded as changed macroblocks.
+// chroma prediction, chosen by SATD plus lambda times the mode bits among
+// the few candidates that SAD ranks best; an exact prediction is taken at
+// once and codes no residual, and B_PRED is tried only where the best 16x16
+// prediction is poor (text, not flat areas or gradients). Inter
+// frames predict from the last frame only: an unchanged macroblock is
+// skipped (zero motion, no residual), a changed one is coded with a
+// whole-macroblock motion vector (ZEROMV, NEARESTMV, NEARMV or NEWMV, whole
+// luma pixels; see motion.go for the search) plus residual, or as intra,
+// whichever costs less. Golden and altref frames are never referenced or
+// updated, SPLITMV is never used, and the motion vector probabilities keep
+// their defaults.
 //
 // Coefficient probabilities are updated per frame where that pays
 // (section 13.4), and the normal loop filter (section 15) runs in the
@@ -74,6 +79,7 @@ type worker struct {
 	candY        [numModes][256]byte
 	candU, candV [numModes][64]byte
 	levels       [25][16]int16                           // 16 Y, 4 U, 4 V, Y2; raster order
+	exact        bool                                    // decide: the prediction equals the source
 	ws           [17][21]byte                            // B_PRED workspace, see loadWorkspace
 	stats        struct{ ymodes, bmodes [numBModes]int } // intra modes chosen, for tests
 }
@@ -102,10 +108,12 @@ type picture struct {
 // mbInfo is what the first partition needs to know about a macroblock.
 type mbInfo struct {
 	ymode, uvmode uint8
-	inter         bool      // zero-motion prediction from the last frame
-	skip          bool      // no coefficients (mb_skip_coeff)
-	coefs         int32     // offset of the levels in Encoder.rowStore[row], if !skip
-	bmodes        [16]uint8 // submodes when ymode is modeB
+	inter         bool         // predicted from the last frame
+	mvMode        uint8        // mvZero, mvNearest, mvNear or mvNew, if inter
+	mv            motionVector // the motion vector, if inter
+	skip          bool         // no coefficients (mb_skip_coeff)
+	coefs         int32        // offset of the levels in Encoder.rowStore[row], if !skip
+	bmodes        [16]uint8    // submodes when ymode is modeB
 }
 
 // Encoder encodes a sequence of frames of one size. It is not safe for
@@ -128,20 +136,27 @@ type Encoder struct {
 	// src is the padded input. Only macroblocks that changed are copied
 	// into it, so between frames it holds the previous input.
 	src picture
-	// rec is the reconstruction: the last frame's (the reference) until the
-	// macroblocks of the next frame overwrite it one by one. Zero-motion
-	// prediction reads only the macroblock's own area, before it is
-	// rewritten, and skipped macroblocks keep their pixels, exactly as a
-	// decoder's frame buffer.
+	// rec is the reconstruction: the last frame's until the macroblocks of
+	// the next frame overwrite it one by one; skipped macroblocks keep their
+	// pixels, exactly as a decoder's frame buffer. ref is the reference
+	// frame of inter prediction, the last frame's reconstruction: a copy of
+	// rec that updateRef brings up to date after each frame, only where rec
+	// changed.
 	rec     picture
+	ref     picture
 	needKey bool // a failed Encode left rec unlike the decoder's
 	recon   image.YCbCr
 
-	mbs     []mbInfo
-	changed []bool     // per macroblock: coded in this frame (inter frames)
-	hinted  []bool     // per macroblock: covered by a hint
-	aboveNz [][9]uint8 // per column: 4 Y, 2 U, 2 V, 1 Y2 non-zero flags
-	leftNz  [9]uint8
+	mbs        []mbInfo
+	changed    []bool     // per macroblock: coded in this frame (inter frames)
+	global     []globalMV // frame-level motion vector candidates, see estimateMotion
+	lastGlobal []globalMV // the previous frame's
+	hashNew    []uint64   // per row: rowHash scratch of estimateMotion
+	hashOld    []uint64
+	hinted     []bool     // per macroblock: covered by a hint
+	dirty      []bool     // per macroblock: scratch of updateRef
+	aboveNz    [][9]uint8 // per column: 4 Y, 2 U, 2 V, 1 Y2 non-zero flags
+	leftNz     [9]uint8
 
 	probIntra uint8 // estimate used for mode decisions
 
@@ -153,6 +168,7 @@ type Encoder struct {
 	out      []byte
 
 	noBPred  bool // B_PRED is off for the frame being coded
+	noMotion bool // tests: no motion search, every inter macroblock ZEROMV
 	workers  []*worker
 	prog     progress
 	wg       sync.WaitGroup
@@ -194,7 +210,7 @@ func New(width, height int, opts Options) (*Encoder, error) {
 	}
 	ySize := e.yStride * e.mbh * 16
 	cSize := e.cStride * e.mbh * 8
-	for _, p := range []*picture{&e.src, &e.rec} {
+	for _, p := range []*picture{&e.src, &e.rec, &e.ref} {
 		p.y = make([]byte, ySize)
 		p.u = make([]byte, cSize)
 		p.v = make([]byte, cSize)
@@ -203,6 +219,11 @@ func New(width, height int, opts Options) (*Encoder, error) {
 	e.mbs = make([]mbInfo, n)
 	e.changed = make([]bool, n)
 	e.hinted = make([]bool, n)
+	e.dirty = make([]bool, n)
+	e.global = make([]globalMV, 0, maxGlobal+1)
+	e.lastGlobal = make([]globalMV, 0, maxGlobal+1)
+	e.hashNew = make([]uint64, height)
+	e.hashOld = make([]uint64, height)
 	e.aboveNz = make([][9]uint8, e.mbw)
 	e.rowStore = make([][]int16, e.mbh)
 	nw := opts.Workers
@@ -301,6 +322,7 @@ func (e *Encoder) Encode(img *image.YCbCr, hints []image.Rectangle, forceKey boo
 		}
 	}
 	e.needKey = false
+	e.updateRef(key)
 	e.tok.reset()
 	e.writeTokens(&tokenSink{enc: &e.tok, probs: &e.probs})
 	e.tok.flush()
@@ -373,42 +395,88 @@ func (e *Encoder) loadSource(img *image.YCbCr) {
 }
 
 // loadChanged sets e.changed for every macroblock that hints cover or,
-// with nil hints, whose pixels differ from the previous input, and copies
-// those macroblocks of img into e.src. hints are in img's coordinates.
+// with nil hints, whose pixels differ from the previous input, finds the
+// frame's motion vector candidates (estimateMotion), and copies the changed
+// macroblocks of img into e.src. hints are in img's coordinates.
 func (e *Encoder) loadChanged(img *image.YCbCr, hints []image.Rectangle) {
 	if hints == nil {
 		for mby := 0; mby < e.mbh; mby++ {
 			for mbx := 0; mbx < e.mbw; mbx++ {
-				ch := e.differs(img, mbx, mby)
-				e.changed[mby*e.mbw+mbx] = ch
-				if ch {
-					e.copyMB(img, mbx, mby)
+				e.changed[mby*e.mbw+mbx] = e.differs(img, mbx, mby)
+			}
+		}
+	} else {
+		// Macroblocks outside the hints are trusted to be unchanged;
+		// inside, coarse hints are refined by comparing the pixels.
+		clear(e.hinted)
+		bounds := image.Rect(0, 0, e.width, e.height)
+		for _, h := range hints {
+			r := h.Sub(img.Rect.Min).Intersect(bounds)
+			if r.Empty() {
+				continue
+			}
+			for mby := r.Min.Y / 16; mby <= (r.Max.Y-1)/16; mby++ {
+				row := e.hinted[mby*e.mbw:]
+				for mbx := r.Min.X / 16; mbx <= (r.Max.X-1)/16; mbx++ {
+					row[mbx] = true
 				}
 			}
 		}
+		for i, h := range e.hinted {
+			e.changed[i] = h && e.differs(img, i%e.mbw, i/e.mbw)
+		}
+	}
+	// e.src still holds the previous input: compare it with img.
+	e.estimateMotion(&image420{
+		y:       img.Y,
+		yStride: img.YStride,
+		yOff:    img.YOffset(img.Rect.Min.X, img.Rect.Min.Y),
+	})
+	for i, c := range e.changed {
+		if c {
+			e.copyMB(img, i%e.mbw, i/e.mbw)
+		}
+	}
+}
+
+// updateRef copies into e.ref what the frame just coded changed in e.rec:
+// everything after a key frame; after an inter frame the coded macroblocks
+// and their neighbours, which the loop filter may have touched.
+func (e *Encoder) updateRef(key bool) {
+	if key {
+		copy(e.ref.y, e.rec.y)
+		copy(e.ref.u, e.rec.u)
+		copy(e.ref.v, e.rec.v)
 		return
 	}
-	// Macroblocks outside the hints are trusted to be unchanged; inside,
-	// coarse hints are refined by comparing the pixels.
-	clear(e.hinted)
-	bounds := image.Rect(0, 0, e.width, e.height)
-	for _, h := range hints {
-		r := h.Sub(img.Rect.Min).Intersect(bounds)
-		if r.Empty() {
+	clear(e.dirty)
+	for i, c := range e.changed {
+		if !c {
 			continue
 		}
-		for mby := r.Min.Y / 16; mby <= (r.Max.Y-1)/16; mby++ {
-			row := e.hinted[mby*e.mbw:]
-			for mbx := r.Min.X / 16; mbx <= (r.Max.X-1)/16; mbx++ {
-				row[mbx] = true
+		mbx, mby := i%e.mbw, i/e.mbw
+		for y := max(mby-1, 0); y <= min(mby+1, e.mbh-1); y++ {
+			row := e.dirty[y*e.mbw:]
+			for x := max(mbx-1, 0); x <= min(mbx+1, e.mbw-1); x++ {
+				row[x] = true
 			}
 		}
 	}
-	for i, h := range e.hinted {
+	for i, d := range e.dirty {
+		if !d {
+			continue
+		}
 		mbx, mby := i%e.mbw, i/e.mbw
-		e.changed[i] = h && e.differs(img, mbx, mby)
-		if e.changed[i] {
-			e.copyMB(img, mbx, mby)
+		yo := mby*16*e.yStride + mbx*16
+		for r := 0; r < 16; r++ {
+			o := yo + r*e.yStride
+			*(*[16]byte)(e.ref.y[o:]) = *(*[16]byte)(e.rec.y[o:])
+		}
+		co := mby*8*e.cStride + mbx*8
+		for r := 0; r < 8; r++ {
+			o := co + r*e.cStride
+			*(*[8]byte)(e.ref.u[o:]) = *(*[8]byte)(e.rec.u[o:])
+			*(*[8]byte)(e.ref.v[o:]) = *(*[8]byte)(e.rec.v[o:])
 		}
 	}
 }
@@ -442,6 +510,14 @@ func (e *Encoder) copyMB(img *image.YCbCr, mbx, mby int) {
 
 // padRow copies src to the start of dst and repeats its last byte.
 func padRow(dst, src []byte) {
+	if len(dst) == 16 && len(src) == 16 {
+		*(*[16]byte)(dst) = *(*[16]byte)(src)
+		return
+	}
+	if len(dst) == 8 && len(src) == 8 {
+		*(*[8]byte)(dst) = *(*[8]byte)(src)
+		return
+	}
 	n := copy(dst, src)
 	for i := n; i < len(dst); i++ {
 		dst[i] = src[n-1]

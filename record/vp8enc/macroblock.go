@@ -20,7 +20,16 @@ func init() {
 	}
 	kfYModeCost[modeB] = treeCost(kfYModeBits(modeB), kfYModeProbs[:])
 	interYModeCost[modeB] = treeCost(interYModeBits(modeB), interYModeProbs[:])
+	minInterY, minInterUV = interYModeCost[0], interUVCost[0]
+	for m := 0; m < numModes; m++ {
+		minInterY = min(minInterY, interYModeCost[m])
+		minInterUV = min(minInterUV, interUVCost[m])
+	}
 }
+
+// minInterY and minInterUV are the cheapest intra luma and chroma modes of
+// inter frames, in 1/256 bit.
+var minInterY, minInterUV uint32
 
 // treePath is a path through a mode tree: the bits and the index of the
 // probability each is coded with.
@@ -155,7 +164,13 @@ func (e *worker) encodeRow(mby int, key, sync bool) {
 			*info = mbInfo{inter: true, skip: true}
 		} else {
 			e.decide(mbx, mby, key, info)
-			nz := e.transformMB(mbx, mby, info.ymode == modeB)
+			nz := false
+			if e.exact {
+				// The prediction is the source: no residual to code.
+				e.putPrediction(mbx, mby)
+			} else {
+				nz = e.transformMB(mbx, mby, info.ymode == modeB)
+			}
 			info.skip = !nz
 			if nz {
 				info.coefs = int32(len(store))
@@ -210,71 +225,84 @@ func (p *progress) publish(row, n int) {
 
 // decide picks the prediction of a coded macroblock by the cost SATD of the
 // residual plus lambda times the bits of the mode, and fills e.predY,
-// e.predU and e.predV.
+// e.predU and e.predV. In inter frames the best motion vector is tried
+// first, and intra modes only while they could still cost less.
 func (e *worker) decide(mbx, mby int, key bool, info *mbInfo) {
 	yo := mby*16*e.yStride + mbx*16
 	co := mby*8*e.cStride + mbx*8
 	srcY, srcU, srcV := e.src.y[yo:], e.src.u[co:], e.src.v[co:]
 
 	yCost, uvCost := &kfYModeCost, &kfUVModeCost
-	var intraBits, interBits uint32
+	var intraBits uint32
+	interCost := ^uint32(0)
+	var interMode int
+	var interMV motionVector
 	if !key {
 		yCost, uvCost = &interYModeCost, &interUVCost
 		intraBits = costBit(false, e.probIntra)
-		interBits = costBit(true, e.probIntra) + costBit(false, 255) +
-			costBit(false, modeContexts[e.zeroMVCount(mbx, mby)][0])
+		near := e.findNearMVs(mbx, mby)
+		var modeBits, sad uint32
+		interMV, interMode, modeBits, sad = e.searchMV(mbx, mby, &near)
+		e.predictInter(mbx, mby, interMV)
+		// Intra is not tried when the luma prediction is off by less than
+		// a quarter of the AC step per pixel on average, about as close as
+		// the reference itself is to its source (a scrolled or moved
+		// picture), nor when the bits of its cheapest modes alone lose.
+		if sad <= uint32(e.y1ac)*goodSAD {
+			*info = mbInfo{inter: true, mvMode: uint8(interMode), mv: interMV}
+			e.exact = sad == 0 && sad8(srcU, e.cStride, &e.predU) == 0 && sad8(srcV, e.cStride, &e.predV) == 0
+			return
+		}
+		interCost = (satd(srcY, e.yStride, e.predY[:], 16, 16)+
+			satd(srcU, e.cStride, e.predU[:], 8, 8)+
+			satd(srcV, e.cStride, e.predV[:], 8, 8))*256 +
+			e.lambda*(costBit(true, e.probIntra)+costBit(false, 255)+modeBits)
+		if interCost <= e.lambda*(intraBits+minInterY+minInterUV) {
+			*info = mbInfo{inter: true, mvMode: uint8(interMode), mv: interMV}
+			e.exact = false
+			return
+		}
 	}
 
 	var ed edges
 	ed.load(e.rec.y, e.yStride, mbx*16, mby*16, 16)
-	bestY, bestYCost := 0, ^uint32(0)
-	for m := 0; m < numModes; m++ {
+	// The modes are rated by SAD, a fraction of the work of SATD; an exact
+	// prediction wins at once, otherwise the best two by SAD are rated by
+	// SATD plus lambda times the bits of the mode.
+	bestY, bestYCost, exactY := pickMode(yCost[:numModes], e.lambda, func(m int, limit uint32) uint32 {
 		ed.predict(m, 16, e.candY[m][:])
-		c := satd(srcY, e.yStride, e.candY[m][:], 16, 16)*256 + e.lambda*yCost[m]
-		if c < bestYCost {
-			bestY, bestYCost = m, c
-		}
-	}
-	// B_PRED is tried unless the best 16x16 prediction already costs less
-	// than about 8 bits' worth of lambda (flat areas).
-	var bmodes [16]uint8
-	if !e.noBPred && bestYCost > e.lambda*256*8 {
-		bCost := e.tryBPred(mbx, mby, key, &bmodes) + e.lambda*yCost[modeB]
-		if bCost < bestYCost {
-			bestY, bestYCost = modeB, bCost
-		}
-	}
+		return sad16(srcY, e.yStride, e.candY[m][:], 16, limit)
+	}, func(m int) uint32 {
+		return satd(srcY, e.yStride, e.candY[m][:], 16, 16)
+	})
 	var eu, ev edges
 	eu.load(e.rec.u, e.cStride, mbx*8, mby*8, 8)
 	ev.load(e.rec.v, e.cStride, mbx*8, mby*8, 8)
-	bestUV, bestUVCost := 0, ^uint32(0)
-	for m := 0; m < numModes; m++ {
+	bestUV, bestUVCost, exactUV := pickMode(uvCost[:], e.lambda, func(m int, _ uint32) uint32 {
 		eu.predict(m, 8, e.candU[m][:])
 		ev.predict(m, 8, e.candV[m][:])
-		c := (satd(srcU, e.cStride, e.candU[m][:], 8, 8)+
-			satd(srcV, e.cStride, e.candV[m][:], 8, 8))*256 + e.lambda*uvCost[m]
-		if c < bestUVCost {
-			bestUV, bestUVCost = m, c
+		return sad8(srcU, e.cStride, &e.candU[m]) + sad8(srcV, e.cStride, &e.candV[m])
+	}, func(m int) uint32 {
+		return satd(srcU, e.cStride, e.candU[m][:], 8, 8) + satd(srcV, e.cStride, e.candV[m][:], 8, 8)
+	})
+	e.exact = exactY && exactUV
+	// B_PRED is tried unless the best 16x16 prediction already costs less
+	// than bPredGate bits' worth of lambda (flat areas, smooth gradients),
+	// or the bits of its mode alone lose to the inter prediction.
+	var bmodes [16]uint8
+	bMin := e.lambda*(yCost[modeB]+intraBits) + bestUVCost
+	if !e.noBPred && bestYCost > e.lambda*256*bPredGate && bMin < interCost {
+		bCost := e.tryBPred(mbx, mby, key, &bmodes) + e.lambda*yCost[modeB]
+		if bCost < bestYCost {
+			bestY, bestYCost = modeB, bCost
+			e.exact = false
 		}
 	}
-
-	if !key {
-		refY, refU, refV := e.rec.y[yo:], e.rec.u[co:], e.rec.v[co:]
-		interCost := (satd(srcY, e.yStride, refY, e.yStride, 16)+
-			satd(srcU, e.cStride, refU, e.cStride, 8)+
-			satd(srcV, e.cStride, refV, e.cStride, 8))*256 + e.lambda*interBits
-		intraCost := bestYCost + bestUVCost + e.lambda*intraBits
-		if interCost <= intraCost {
-			*info = mbInfo{inter: true}
-			for r := 0; r < 16; r++ {
-				copy(e.predY[r*16:r*16+16], refY[r*e.yStride:])
-			}
-			for r := 0; r < 8; r++ {
-				copy(e.predU[r*8:r*8+8], refU[r*e.cStride:])
-				copy(e.predV[r*8:r*8+8], refV[r*e.cStride:])
-			}
-			return
-		}
+	if !key && interCost <= bestYCost+bestUVCost+e.lambda*intraBits {
+		*info = mbInfo{inter: true, mvMode: uint8(interMode), mv: interMV}
+		e.predictInter(mbx, mby, interMV)
+		e.exact = false
+		return
 	}
 	*info = mbInfo{ymode: uint8(bestY), uvmode: uint8(bestUV)}
 	e.stats.ymodes[bestY]++
@@ -290,22 +318,129 @@ func (e *worker) decide(mbx, mby int, key bool, info *mbInfo) {
 	e.predV = e.candV[bestUV]
 }
 
-// zeroMVCount is the first count of the near motion vector search of
-// RFC 6386, section 16.3, when every motion vector is zero: 2 for an inter
-// macroblock above, 2 for one to the left and 1 for one above-left.
-// Neighbours outside the frame count as intra.
-func (e *Encoder) zeroMVCount(mbx, mby int) int {
-	n := 0
-	if mby > 0 && e.mbs[(mby-1)*e.mbw+mbx].inter {
-		n += 2
+// goodSAD, times the AC step, is the luma SAD of a 16x16 prediction that
+// is good enough: no further motion vector is tried, nor intra. Moved
+// screen content predicted from the reference lands well below it.
+const goodSAD = 64
+
+// pickMode returns the best of the numModes predictions, its cost and
+// whether it is exact. sad(m, limit) predicts mode m and returns its SAD
+// (which may stop above limit); bits are the mode costs. An exact
+// prediction (SAD 0) with the fewest bits wins at once; otherwise the two
+// best by SAD (times 2) plus lambda times the bits are rated by satd plus
+// lambda times the bits (the runner-up only if within half again of the
+// best). The cost returned is that of the SATD rating (the bits alone for
+// an exact prediction).
+func pickMode(bits []uint32, lambda uint32, sad func(m int, limit uint32) uint32, satd func(m int) uint32) (int, uint32, bool) {
+	first, second := -1, -1
+	var c1, c2 uint32 = ^uint32(0), ^uint32(0)
+	exact := -1
+	for m := range numModes {
+		rate := lambda * bits[m]
+		limit := ^uint32(0)
+		if c2 != ^uint32(0) {
+			// Above this SAD the mode cannot be among the best two.
+			limit = 0
+			if c2 > rate {
+				limit = (c2 - rate) / 512
+			}
+		}
+		s := sad(m, limit)
+		if s == 0 && (exact < 0 || rate < lambda*bits[exact]) {
+			exact = m
+		}
+		c := s*2*256 + rate
+		switch {
+		case c < c1:
+			second, c2 = first, c1
+			first, c1 = m, c
+		case c < c2:
+			second, c2 = m, c
+		}
 	}
-	if mbx > 0 && e.mbs[mby*e.mbw+mbx-1].inter {
-		n += 2
+	if exact >= 0 {
+		return exact, lambda * bits[exact], true
 	}
-	if mby > 0 && mbx > 0 && e.mbs[(mby-1)*e.mbw+mbx-1].inter {
-		n++
+	best, bestCost := first, satd(first)*256+lambda*bits[first]
+	// A runner-up half as good again by SAD is not rated.
+	if c2-c1 > c1/2 {
+		return best, bestCost, false
 	}
-	return n
+	if c := satd(second)*256 + lambda*bits[second]; c < bestCost {
+		best, bestCost = second, c
+	}
+	return best, bestCost, false
+}
+
+// sad8 is the sum of absolute differences of an 8x8 block of a (stride
+// as) and p.
+func sad8(a []byte, as int, p *[64]byte) uint32 {
+	var s uint32
+	for r := 0; r < 8; r++ {
+		ra, rp := (*[8]byte)(a[r*as:]), (*[8]byte)(p[r*8:])
+		for c := 0; c < 8; c++ {
+			d := int32(ra[c]) - int32(rp[c])
+			m := d >> 31
+			s += uint32((d ^ m) - m)
+		}
+	}
+	return s
+}
+
+// searchMV picks the motion vector of macroblock (mbx, mby) among zero,
+// the nearest and near vectors, the frame's candidates (e.global) and the
+// best vector, then, unless the best is good enough, the eight
+// whole-pixel neighbours of the best one, by SAD plus lambda times the
+// bits of mode and vector. It returns the vector, its mode, those bits and
+// the SAD of its luma prediction.
+func (e *worker) searchMV(mbx, mby int, near *nearMVs) (motionVector, int, uint32, uint32) {
+	yo := mby*16*e.yStride + mbx*16
+	src := e.src.y[yo:]
+	var bestV motionVector
+	bestMode, bestBits := mvZero, uint32(0)
+	bestCost, bestSAD := ^uint32(0), ^uint32(0)
+	try := func(v motionVector) {
+		if !e.mvInside(v, mbx, mby) {
+			return
+		}
+		mode, bits, ok := interModeCost(near, v)
+		if !ok {
+			return
+		}
+		rate := e.lambda * bits
+		if rate >= bestCost {
+			return
+		}
+		limit := (bestCost - rate) / 512
+		sad := sad16(src, e.yStride, e.ref.y[yo+int(v.y>>2)*e.yStride+int(v.x>>2):], e.yStride, limit)
+		if c := sad*512 + rate; c < bestCost {
+			bestV, bestMode, bestBits, bestCost, bestSAD = v, mode, bits, c, sad
+		}
+	}
+	// Exact enough: a quarter of the good SAD.
+	exact := uint32(e.y1ac) * goodSAD / 4
+	try(motionVector{})
+	if bestSAD <= exact || e.noMotion {
+		return bestV, bestMode, bestBits, bestSAD
+	}
+	try(near.nearest)
+	try(near.near)
+	for _, g := range e.global {
+		if bestSAD <= exact {
+			break
+		}
+		try(g.v)
+	}
+	if bestSAD > exact {
+		try(near.best)
+	}
+	if bestSAD > uint32(e.y1ac)*goodSAD && bestV != (motionVector{}) {
+		c := bestV
+		for _, d := range [8][2]int16{{-4, 0}, {4, 0}, {0, -4}, {0, 4}, {-4, -4}, {4, -4}, {-4, 4}, {4, 4}} {
+			try(motionVector{c.x + d[0], c.y + d[1]})
+		}
+	}
+	return bestV, bestMode, bestBits, bestSAD
 }
 
 // satd is the sum of absolute 4x4 Hadamard-transformed differences of two
@@ -314,35 +449,36 @@ func satd(a []byte, as int, b []byte, bs int, n int) uint32 {
 	var sum uint32
 	for by := 0; by < n; by += 4 {
 		for bx := 0; bx < n; bx += 4 {
-			var d [16]int32
-			for r := 0; r < 4; r++ {
-				ra := a[(by+r)*as+bx:]
-				rb := b[(by+r)*bs+bx:]
-				for c := 0; c < 4; c++ {
-					d[r*4+c] = int32(ra[c]) - int32(rb[c])
-				}
-			}
-			for r := 0; r < 4; r++ {
-				x := d[r*4:]
-				s0, s1 := x[0]+x[1], x[2]+x[3]
-				d0, d1 := x[0]-x[1], x[2]-x[3]
-				x[0], x[1], x[2], x[3] = s0+s1, s0-s1, d0+d1, d0-d1
-			}
-			for c := 0; c < 4; c++ {
-				s0, s1 := d[c]+d[4+c], d[8+c]+d[12+c]
-				d0, d1 := d[c]-d[4+c], d[8+c]-d[12+c]
-				sum += abs32(s0+s1) + abs32(s0-s1) + abs32(d0+d1) + abs32(d0-d1)
-			}
+			sum += satd4(a[by*as+bx:], as, b[by*bs+bx:], bs)
 		}
 	}
 	return sum
 }
 
-func abs32(v int32) uint32 {
-	if v < 0 {
-		return uint32(-v)
+// satd4 is the sum of absolute Hadamard-transformed differences of two 4x4
+// blocks.
+func satd4(a []byte, as int, b []byte, bs int) uint32 {
+	var t [16]int32
+	for r := 0; r < 4; r++ {
+		ra, rb := (*[4]byte)(a[r*as:]), (*[4]byte)(b[r*bs:])
+		x0, x1 := int32(ra[0])-int32(rb[0]), int32(ra[1])-int32(rb[1])
+		x2, x3 := int32(ra[2])-int32(rb[2]), int32(ra[3])-int32(rb[3])
+		s0, s1 := x0+x1, x2+x3
+		d0, d1 := x0-x1, x2-x3
+		t[r*4], t[r*4+1], t[r*4+2], t[r*4+3] = s0+s1, s0-s1, d0+d1, d0-d1
 	}
-	return uint32(v)
+	var sum uint32
+	for c := 0; c < 4; c++ {
+		s0, s1 := t[c]+t[4+c], t[8+c]+t[12+c]
+		d0, d1 := t[c]-t[4+c], t[8+c]-t[12+c]
+		sum += abs32(s0+s1) + abs32(s0-s1) + abs32(d0+d1) + abs32(d0-d1)
+	}
+	return sum
+}
+
+func abs32(v int32) uint32 {
+	m := v >> 31
+	return uint32((v ^ m) - m)
 }
 
 // Rounding offsets of the quantizer, in 1/256 of the step.
@@ -358,7 +494,11 @@ func quantize(c, q, bias int32) int16 {
 	if neg {
 		c = -c
 	}
-	l := (c + (q*bias)>>8) / q
+	r := (q * bias) >> 8
+	if c+r < q {
+		return 0 // most coefficients: no division
+	}
+	l := (c + r) / q
 	if l > 2048 {
 		l = 2048
 	}
@@ -366,6 +506,21 @@ func quantize(c, q, bias int32) int16 {
 		l = -l
 	}
 	return int16(l)
+}
+
+// putPrediction writes e.predY, e.predU and e.predV into the
+// reconstruction of macroblock (mbx, mby): what a decoder computes for a
+// macroblock without coefficients.
+func (e *worker) putPrediction(mbx, mby int) {
+	yo := mby*16*e.yStride + mbx*16
+	for r := 0; r < 16; r++ {
+		*(*[16]byte)(e.rec.y[yo+r*e.yStride:]) = *(*[16]byte)(e.predY[r*16:])
+	}
+	co := mby*8*e.cStride + mbx*8
+	for r := 0; r < 8; r++ {
+		*(*[8]byte)(e.rec.u[co+r*e.cStride:]) = *(*[8]byte)(e.predU[r*8:])
+		*(*[8]byte)(e.rec.v[co+r*e.cStride:]) = *(*[8]byte)(e.predV[r*8:])
+	}
 }
 
 // transformMB transforms and quantizes the residual of the macroblock
@@ -504,20 +659,15 @@ type tokenSink struct {
 	counts *[numCoefProbs][2]uint32
 }
 
-// tree codes a token tree branch decided with probability index i.
+// tree codes a token tree branch decided with probability index i. When
+// counting, putBlock leaves the work to countBlock and never calls it.
 func (s *tokenSink) tree(i int, bit bool) {
-	if s.enc == nil {
-		s.counts[i][b2u(bit)]++
-		return
-	}
 	s.enc.putBit(bit, s.probs[i])
 }
 
 // fixed codes a bit with a constant probability (extra bits and signs).
 func (s *tokenSink) fixed(bit bool, prob uint8) {
-	if s.enc != nil {
-		s.enc.putBit(bit, prob)
-	}
+	s.enc.putBit(bit, prob)
 }
 
 // writeTokens sends the tokens of every coded macroblock to s in decoding
@@ -578,6 +728,9 @@ func probIndex(plane int, band uint8, ctx int) int {
 // given plane type, starting at scan position first, and returns 1 if the
 // block has a non-zero level (RFC 6386, sections 13.2 and 13.3).
 func putBlock(s *tokenSink, plane int, ctx uint8, first int, lv []int16) uint8 {
+	if s.enc == nil {
+		return countBlock(s.counts, plane, ctx, first, lv)
+	}
 	last := -1
 	for i := 15; i >= first; i-- {
 		if lv[zigzag[i]] != 0 {
@@ -672,6 +825,78 @@ func putBlock(s *tokenSink, plane int, ctx uint8, first int, lv []int16) uint8 {
 	return 1
 }
 
+// countBlock is putBlock when counting: it adds the branches of the token
+// tree that putBlock would code to counts, without the extra bits.
+func countBlock(counts *[numCoefProbs][2]uint32, plane int, ctx uint8, first int, lv []int16) uint8 {
+	last := -1
+	for i := 15; i >= first; i-- {
+		if lv[zigzag[i]] != 0 {
+			last = i
+			break
+		}
+	}
+	p := probIndex(plane, coefBands[first], int(ctx))
+	if last < 0 {
+		counts[p][0]++ // EOB
+		return 0
+	}
+	afterZero := false
+	for i := first; i <= last; i++ {
+		v := int32(lv[zigzag[i]])
+		if !afterZero {
+			counts[p][1]++
+		}
+		if v == 0 {
+			counts[p+1][0]++
+			p = probIndex(plane, coefBands[i+1], 0)
+			afterZero = true
+			continue
+		}
+		afterZero = false
+		counts[p+1][1]++
+		a := v
+		if a < 0 {
+			a = -a
+		}
+		next := 2
+		switch {
+		case a == 1:
+			counts[p+2][0]++
+			next = 1
+		case a <= 4:
+			counts[p+2][1]++
+			counts[p+3][0]++
+			if a == 2 {
+				counts[p+4][0]++
+			} else {
+				counts[p+4][1]++
+				counts[p+5][b2u(a == 4)]++
+			}
+		case a <= 10:
+			counts[p+2][1]++
+			counts[p+3][1]++
+			counts[p+6][0]++
+			counts[p+7][b2u(a > 6)]++
+		default:
+			counts[p+2][1]++
+			counts[p+3][1]++
+			counts[p+6][1]++
+			if a > 34 {
+				counts[p+8][1]++
+				counts[p+10][b2u(a > 66)]++
+			} else {
+				counts[p+8][0]++
+				counts[p+9][b2u(a > 18)]++
+			}
+		}
+		p = probIndex(plane, coefBands[i+1], next)
+	}
+	if last < 15 {
+		counts[p][0]++ // EOB
+	}
+	return 1
+}
+
 // chooseProbs counts the token branches of the frame and sets e.probs to
 // the default probabilities, replaced wherever a per-frame update (RFC 6386,
 // section 13.4) saves more bits than it costs; e.update marks those.
@@ -757,6 +982,9 @@ func (e *Encoder) writeHeader(key bool) {
 			w.putLiteral(1, 1) // mode delta 1 (ZEROMV): update
 			w.putLiteral(63, 6)
 			w.putLiteral(1, 1) // negative
+			// Mode delta 2 (NEARESTMV, NEARMV, NEWMV) stays 0: filtering
+			// moved macroblocks saves 8-13 % of the bytes of a scroll
+			// and 0.25 dB against turning it off.
 			w.putLiteral(0, 2) // mode deltas 2 and 3: no update
 		}
 	}
@@ -815,8 +1043,13 @@ func (e *Encoder) writeHeader(key bool) {
 			w.putBit(info.inter, probIntra)
 			if info.inter {
 				w.putBit(false, 255) // mb_ref_frame_sel1: last frame
-				// ZEROMV is the first branch of mv_ref_tree (section 16.3).
-				w.putBit(false, modeContexts[e.zeroMVCount(mbx, mby)][0])
+				if info.mvMode == mvZero {
+					// Only the first count of the search matters.
+					w.putBit(false, modeContexts[e.zeroMVCount(mbx, mby)][0])
+					continue
+				}
+				near := e.findNearMVs(mbx, mby)
+				putInterMode(w, &near, info)
 				continue
 			}
 			putTree(w, interYModeBits(int(info.ymode)), interYModeProbs[:])

@@ -80,12 +80,16 @@ func (e *edges) predict(mode, n int, out []byte) {
 			}
 			v = (s + n/2) >> shift
 		}
-		for i := range out[:n*n] {
-			out[i] = byte(v)
+		row := out[:n]
+		for i := range row {
+			row[i] = byte(v)
+		}
+		for r := 1; r < n; r++ {
+			copyRow(out[r*n:], out, n)
 		}
 	case modeV:
 		for r := 0; r < n; r++ {
-			copy(out[r*n:r*n+n], e.above[:n])
+			copyRow(out[r*n:], e.above[:], n)
 		}
 	case modeH:
 		for r := 0; r < n; r++ {
@@ -96,11 +100,31 @@ func (e *edges) predict(mode, n int, out []byte) {
 		}
 	case modeTM:
 		for r := 0; r < n; r++ {
-			d := int32(e.left[r]) - int32(e.topLeft)
+			// d + above[i] is in -255..510: clampTab covers it.
+			d := 256 + int32(e.left[r]) - int32(e.topLeft)
 			row := out[r*n : r*n+n]
+			above := e.above[:n]
 			for i := range row {
-				row[i] = clamp255(d + int32(e.above[i]))
+				row[i] = clampTab[d+int32(above[i])]
 			}
 		}
+	}
+}
+
+// copyRow copies n (8 or 16) bytes from src to dst.
+func copyRow(dst, src []byte, n int) {
+	if n == 16 {
+		*(*[16]byte)(dst) = *(*[16]byte)(src)
+	} else {
+		*(*[8]byte)(dst) = *(*[8]byte)(src)
+	}
+}
+
+// clampTab[v+256] is v clamped to 0..255, for v in -256..511.
+var clampTab [768]byte
+
+func init() {
+	for i := range clampTab {
+		clampTab[i] = clamp255(int32(i - 256))
 	}
 }
