@@ -88,6 +88,39 @@ func TestSessionPeriodicKeyFrameFits(t *testing.T) {
 	}
 }
 
+// Key frames that take a third of MaxPartSize (a 720p desktop in 256 KiB
+// parts) must not count in the room kept for the next frame: every part
+// starts with one, and counting it ended each part after a frame or two.
+func TestSessionLargeKeyFramesFillParts(t *testing.T) {
+	root := t.TempDir()
+	opts := record.SessionOptions{Root: root, Device: "ws-1", User: "alice", SessionID: "s-1", Source: "fixed",
+		Start: time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC), FreeSpace: func(string) (int64, error) { return 1 << 40, nil },
+		KeyframeInterval: 10 * time.Second, MaxPartSize: 256 << 10}
+	opts.Encoder = func(w, h, q int) (record.Encoder, error) {
+		return &fakeEnc{w: w, h: h, interS: 2000, keySz: func(int) int { return 90 << 10 }}, nil
+	}
+	src := &fixedSource{n: 600, size: func(int) (int, int) { return 320, 240 }}
+	res, err := record.RecordSession(context.Background(), src, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := layout.Read(res.Dir)
+	// 600 frames of 2000 bytes after a 90 KiB key frame: (256-90-margin)
+	// KiB hold about 60 inter frames, so a handful of parts.
+	if len(m.Parts) < 2 || len(m.Parts) > 15 {
+		t.Errorf("RecordSession made %d parts of 600 frames, want 2 to 15", len(m.Parts))
+	}
+	for i, p := range m.Parts {
+		st, _ := os.Stat(filepath.Join(res.Dir, p.Name))
+		if st.Size() > opts.MaxPartSize {
+			t.Errorf("part %d is %d bytes, over the %d-byte MaxPartSize", i+1, st.Size(), opts.MaxPartSize)
+		}
+		if i < len(m.Parts)-1 && p.Frames < 20 {
+			t.Errorf("part %d holds %d frames (%d bytes), want at least 20 before the limit", i+1, p.Frames, st.Size())
+		}
+	}
+}
+
 // Record always finalizes the output: an encoder that cannot be made for a
 // new size stops the recording with every frame before it kept.
 func TestRecordFinalizesOnEncoderError(t *testing.T) {

@@ -140,7 +140,7 @@ type part struct {
 	reason    string
 	frames    int64
 	dropped   int64
-	maxFrame  int // largest frame in this part
+	maxFrame  int // largest inter frame in this part
 }
 
 type session struct {
@@ -155,7 +155,7 @@ type session struct {
 	frames   int64
 	dropped  int64
 	media    time.Duration
-	prevMax  int // largest frame of the previous part
+	prevMax  int // largest inter frame of the previous part
 	warned   bool
 	lastFree time.Time
 }
@@ -324,7 +324,7 @@ func (s *session) run(ctx context.Context) (string, error) {
 		if err := s.cur.w.WriteFrame(pts, key, data); err != nil {
 			return layout.StopError, err
 		}
-		if len(data) > s.cur.maxFrame {
+		if !key && len(data) > s.cur.maxFrame {
 			s.cur.maxFrame = len(data)
 		}
 		lastPTS = pts
@@ -348,9 +348,12 @@ func frameDur(fps float64) time.Duration {
 }
 
 // margin is the room kept below MaxPartSize for the next frame: twice the
-// largest frame of this part and the previous one, at least 64 KiB (an
-// eighth of a smaller MaxPartSize). A frame that still does not fit opens
-// the next part.
+// largest inter frame of this part and the previous one, at least 64 KiB
+// (an eighth of a smaller MaxPartSize). Key frames are left out: every
+// part starts with one, and counting it would make a part whose key frame
+// takes a third of the limit end after one frame, and the next one too. A
+// frame that still does not fit (a periodic key frame, a burst) opens the
+// next part.
 func (s *session) margin() int64 {
 	m := int64(2*max(s.cur.maxFrame, s.prevMax)) + int64(mux.ClusterOverhead)
 	if floor := min(64<<10, s.opts.MaxPartSize/8); m < floor {
