@@ -69,7 +69,7 @@ docs:
 ## verify it (needs only Go)
 demo: build
 	rm -rf $(DEMO)
-	$(BIN) record demo --size 1280x720 --duration 20s --keyframe-interval 2s --max-part-size 2MiB --title "reckit demo" --dir $(DEMO)
+	$(BIN) record demo --size 1280x720 --duration 20s --keyframe-interval 2s --max-part-size 256KiB --title "reckit demo" --dir $(DEMO)
 	$(BIN) ls $(DEMO)
 	$(BIN) info $$(ls $(DEMO)/*/*.webm | head -1)
 	$(BIN) verify $(DEMO)
