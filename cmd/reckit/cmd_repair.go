@@ -179,6 +179,15 @@ func repairOne(ctx context.Context, opts *repairOptions, g *globals, path string
 		return nil, fmt.Errorf("%s: not a regular file", path)
 	}
 	size := st.Size()
+	if opts.inPlace {
+		// A part of a recording directory is listed in its manifest (size,
+		// SHA-256, hash chain) or is a recorder's .partial, perhaps still
+		// being written: only the directory's own repair may change it.
+		if dir := filepath.Dir(path); isRecordingDir(dir) {
+			return nil, withHint(fmt.Errorf("%s: part of the recording directory %s: not repaired on its own", path, dir),
+				fmt.Sprintf("reckit repair --in-place %s finishes the recording; -o OUT repairs a copy", dir))
+		}
+	}
 	// The headers tell most repair candidates (cut, live-written: Segment
 	// size, Cues or Duration missing) without reading the file; only a file
 	// whose headers look complete is walked to decide whether anything is

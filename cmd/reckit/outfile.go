@@ -53,29 +53,32 @@ func (o *outFile) wrote(n int64) {
 	}
 }
 
-// createOut starts writing final. Without force, an existing final name is
-// an error, checked now and again at commit.
+// createOut starts writing final, as final.partial (docs/layout.md). An
+// existing final.partial is never truncated or removed: it may be the very
+// input (a recorder's unfinished part) or another writer's; the output then
+// goes to a unique final.tmp-<digits> instead (layout.IsTempName). Without
+// force, an existing final name is an error, checked now and again at
+// commit.
 func createOut(final string, force bool) (*outFile, error) {
-	if !force {
-		if _, err := os.Lstat(final); err == nil {
-			return nil, withHint(fmt.Errorf("%s: %w", final, fs.ErrExist), "use --force to overwrite it")
-		}
+	if err := checkFinal(final, force); err != nil {
+		return nil, err
 	}
-	f, err := os.OpenFile(final+partialSuffix, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(final+partialSuffix, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return createOutTemp(final, force, 0o644)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return &outFile{File: f, final: final, force: force}, nil
 }
 
-// createOutTemp is createOut with the temporary file named
-// FINAL.tmp-<digits> (layout.IsTempName), for outputs inside a recording
-// directory, where FINAL.partial means an unfinished recorder part.
-func createOutTemp(final string, force bool) (*outFile, error) {
-	if !force {
-		if _, err := os.Lstat(final); err == nil {
-			return nil, withHint(fmt.Errorf("%s: %w", final, fs.ErrExist), "use --force to overwrite it")
-		}
+// createOutTemp is createOut writing to a unique final.tmp-<digits>, with
+// mode perm, for outputs inside a recording directory, where final.partial
+// means an unfinished recorder part.
+func createOutTemp(final string, force bool, perm fs.FileMode) (*outFile, error) {
+	if err := checkFinal(final, force); err != nil {
+		return nil, err
 	}
 	dir, base := filepath.Split(final)
 	if dir == "" {
@@ -85,12 +88,21 @@ func createOutTemp(final string, force bool) (*outFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := f.Chmod(0o644); err != nil { // as createOut's, not CreateTemp's 0600
+	if err := f.Chmod(perm); err != nil { // CreateTemp makes 0600
 		f.Close()
 		os.Remove(f.Name())
 		return nil, err
 	}
 	return &outFile{File: f, final: final, force: force}, nil
+}
+
+func checkFinal(final string, force bool) error {
+	if !force {
+		if _, err := os.Lstat(final); err == nil {
+			return withHint(fmt.Errorf("%s: %w", final, fs.ErrExist), "use --force to overwrite it")
+		}
+	}
+	return nil
 }
 
 // commit fsyncs, closes and renames the file to its final name, then

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reckit/reckit/inspect"
+	"github.com/reckit/reckit/mux"
 	"github.com/reckit/reckit/record/layout"
 )
 
@@ -19,17 +20,22 @@ import (
 // recorder left behind when it died (docs/layout.md, "Part-file protocol"
 // and "State machine"): every NAME.webm.partial becomes the complete part
 // NAME.webm holding its complete frames, a complete part that the recorder
-// committed but did not list is listed, each with its size, SHA-256 and
-// hash-chain value, and the manifest's state becomes complete with stop
-// reason "crash" and a note saying what was kept and dropped. A .partial
-// is removed once its part is committed (what it held beyond the part is
-// an incomplete frame, reported); one without a single complete key frame
-// is removed and reported as dropped whole.
+// committed but did not list is listed, each with its size, SHA-256,
+// hash-chain value and a note saying what was kept and dropped, and the
+// manifest's state becomes complete with stop reason "crash".
+//
+// It never deletes anything that holds a frame it did not keep: a .partial
+// is removed only when all it held beyond the new part is a cut tail (the
+// input ended inside an element), or when it holds no complete key frame
+// at all because it was cut before its first one. A .partial damaged in
+// the middle is left as it is and reported. A part must come from this
+// recording (its RECKIT_SESSION_ID tag) and start after the listed parts.
 //
 // The recording lock is held throughout, so neither a recorder nor purge
-// works on the directory meanwhile; a recording in progress is refused.
-// Each step is durable before the next, and rerunning after a crash of
-// the repair itself carries on where it stopped.
+// works on the directory meanwhile; a recording in progress, or under
+// legal hold, is refused. Every step is durable before the next (commit
+// the part, remove the .partial, list the part with its note), and a rerun
+// after a crash of the repair carries on from any state it left.
 func repairRecording(ctx context.Context, opts *repairOptions, dir string) ([]*repairRecord, error) {
 	if !opts.inPlace {
 		return nil, withHint(fmt.Errorf("%s: a recording directory is repaired in place", dir), "use --in-place")
@@ -49,6 +55,10 @@ func repairRecording(ctx context.Context, opts *repairOptions, dir string) ([]*r
 	if err != nil {
 		return nil, err
 	}
+	if m.Locked() {
+		return nil, withHint(fmt.Errorf("%s: locked (legal hold) by %s: repair would rewrite it", dir, m.Lock.By),
+			"repair a copy of its .partial files with -o, or reckit unlock it first")
+	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -62,16 +72,28 @@ func repairRecording(ctx context.Context, opts *repairOptions, dir string) ([]*r
 		if !e.Type().IsRegular() {
 			continue
 		}
+		if layout.IsTempName(name) {
+			// An output of an earlier repair that did not finish: never
+			// the only copy of anything (the .partial it came from stays
+			// until the part is committed).
+			if base := name[:strings.LastIndex(name, ".tmp-")]; isPartName(base) {
+				if err := os.Remove(filepath.Join(dir, name)); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
 		final, isPartial := layout.FinalName(name)
 		if !isPartial {
 			final = name
 		}
-		if _, err := layout.ParsePartName(final); err != nil {
+		if !isPartName(final) {
 			continue
 		}
 		if _, listed := m.Part(final); listed {
 			if isPartial {
-				return nil, fmt.Errorf("%s: %s is listed in the manifest and %s exists too: remove one by hand", dir, final, name)
+				return nil, withHint(fmt.Errorf("%s: %s is listed in the manifest and %s exists too", dir, final, name),
+					"compare them and remove one by hand; repair never chooses")
 			}
 			continue
 		}
@@ -86,7 +108,6 @@ func repairRecording(ctx context.Context, opts *repairOptions, dir string) ([]*r
 	}
 	slices.Sort(finals)
 	var recs []*repairRecord
-	var notes []string
 	for _, final := range finals {
 		if err := ctx.Err(); err != nil {
 			return recs, err
@@ -96,14 +117,9 @@ func repairRecording(ctx context.Context, opts *repairOptions, dir string) ([]*r
 			return recs, err
 		}
 		recs = append(recs, rec)
-		notes = append(notes, rec.summary())
-		if part != nil {
-			if err := layout.Update(dir, func(mm *layout.Manifest) error { return mm.AppendPart(*part) }); err != nil {
-				return recs, err
-			}
-			m.Parts = append(m.Parts, *part)
-		}
 		if partial[final] {
+			// The part (if any) is committed: the .partial's frames are in
+			// it, and what it held beyond them is a cut tail.
 			if err := os.Remove(filepath.Join(dir, final+partialSuffix)); err != nil {
 				return recs, err
 			}
@@ -111,28 +127,49 @@ func repairRecording(ctx context.Context, opts *repairOptions, dir string) ([]*r
 				return recs, err
 			}
 		}
-	}
-	if m.State == layout.StateComplete && len(recs) == 0 {
-		return []*repairRecord{{Type: "repair", Path: dir, Before: inspect.OK, Verdict: inspect.OK, Action: "nothing-to-do"}}, nil
-	}
-	if m.State != layout.StateComplete {
-		err := layout.Update(dir, func(mm *layout.Manifest) error {
-			if n := len(mm.Parts); n > 0 && mm.Parts[n-1].End.After(mm.End) {
-				mm.End = mm.Parts[n-1].End
+		note := "reckit repair: " + rec.summary()
+		err = layout.Update(dir, func(mm *layout.Manifest) error {
+			if part != nil {
+				if err := mm.AppendPart(*part); err != nil {
+					return err
+				}
 			}
-			mm.StopReason = layout.StopCrash
-			text := "reckit repair: the recorder stopped without finishing the recording"
-			if len(notes) > 0 {
-				text += "; " + strings.Join(notes, "; ")
-			}
-			mm.AddNote(currentUser(), text, time.Now())
-			return mm.SetState(layout.StateComplete)
+			mm.AddNote(currentUser(), note, time.Now())
+			return nil
 		})
 		if err != nil {
 			return recs, err
 		}
+		if part != nil {
+			m.Parts = append(m.Parts, *part)
+		}
 	}
-	return recs, nil
+	if m.State == layout.StateComplete {
+		if len(recs) == 0 {
+			return []*repairRecord{{Type: "repair", Path: dir, Before: inspect.OK, Verdict: inspect.OK, Action: "nothing-to-do"}}, nil
+		}
+		return recs, nil
+	}
+	err = layout.Update(dir, func(mm *layout.Manifest) error {
+		if n := len(mm.Parts); n > 0 && mm.Parts[n-1].End.After(mm.End) {
+			mm.End = mm.Parts[n-1].End
+		}
+		mm.StopReason = layout.StopCrash
+		mm.AddNote(currentUser(), "reckit repair: the recorder stopped without finishing the recording; marked complete", time.Now())
+		return mm.SetState(layout.StateComplete)
+	})
+	return recs, err
+}
+
+// isRecordingDir reports whether dir holds a recording's manifest.
+func isRecordingDir(dir string) bool {
+	_, err := os.Lstat(layout.ManifestPath(dir))
+	return err == nil
+}
+
+func isPartName(name string) bool {
+	_, err := layout.ParsePartName(name)
+	return err == nil
 }
 
 // summary says in a few words what happened to one part, for the note.
@@ -142,11 +179,11 @@ func (r *repairRecord) summary() string {
 	case "listed":
 		return fmt.Sprintf("listed %s (complete, %d frames)", name, r.Frames)
 	case "removed":
-		return fmt.Sprintf("removed %s (%d bytes, no complete key frame)", name, r.DroppedBytes)
+		return fmt.Sprintf("removed %s (%d bytes, %s)", name, r.DroppedBytes, r.Problem)
 	}
 	s := fmt.Sprintf("%s -> %s: kept %d frames (%s)", name, filepath.Base(r.Output), r.Frames, seconds(r.DurationMS))
 	if r.DroppedOffset != nil {
-		s += fmt.Sprintf(", dropped %d bytes from byte %d", r.DroppedBytes, *r.DroppedOffset)
+		s += fmt.Sprintf(", dropped %d bytes from byte %d: %s", r.DroppedBytes, *r.DroppedOffset, r.Problem)
 	}
 	return s
 }
@@ -154,7 +191,8 @@ func (r *repairRecord) summary() string {
 // finishPart makes final a complete part and returns the entry to list: from
 // its .partial (hasPartial), or as it is when only the final file exists. A
 // final file next to a .partial comes from an earlier repair that stopped
-// before removing the .partial: it is kept when it scans ok.
+// before removing the .partial: it is kept when it scans ok. It returns a
+// nil part for a .partial to remove without a part (no complete key frame).
 func finishPart(ctx context.Context, dir, final string, hasPartial, hasFinal bool, m *layout.Manifest) (*repairRecord, *layout.Part, error) {
 	finalPath := filepath.Join(dir, final)
 	if hasFinal {
@@ -167,10 +205,14 @@ func finishPart(ctx context.Context, dir, final string, hasPartial, hasFinal boo
 				return nil, nil, withHint(fmt.Errorf("%s: not listed in the manifest, and %s (%s)", finalPath, rep.Verdict, rep.Reason),
 					"repair it with -o to a copy, or move it out of the recording directory")
 			}
-			return nil, nil, fmt.Errorf("%s: %s (%s), and %s exists too: remove one by hand", finalPath, rep.Verdict, rep.Reason, final+partialSuffix)
+			return nil, nil, withHint(fmt.Errorf("%s: %s (%s), and %s exists too", finalPath, rep.Verdict, rep.Reason, final+partialSuffix),
+				"compare them and remove one by hand; repair never chooses")
+		}
+		if err := belongs(finalPath, final, rep, m); err != nil {
+			return nil, nil, err
 		}
 		rec := &repairRecord{Type: "repair", Path: finalPath, Before: rep.Verdict, Verdict: rep.Verdict, Action: "listed",
-			Frames: rep.Frames, DurationMS: rep.DurationMS, Bytes: rep.Bytes}
+			Frames: videoFrames(rep), DurationMS: rep.DurationMS, Bytes: rep.Bytes}
 		p, err := partEntry(final, finalPath, rep, m)
 		return rec, p, err
 	}
@@ -195,34 +237,43 @@ func finishPart(ctx context.Context, dir, final string, hasPartial, hasFinal boo
 		// crash left.
 		before.Verdict = inspect.Incomplete
 	}
-	if before.Verdict == inspect.NotWebM || before.Keyframes == 0 {
-		// Killed before its first Cluster was written: nothing to keep.
+	if before.Keyframes == 0 && before.Verdict != inspect.Corrupt && before.Verdict != inspect.NotWebM {
+		// Cut before its first key frame was complete (a recorder killed
+		// right after it opened the part): nothing in it can be decoded.
 		zero := int64(0)
-		why := "no complete key frame"
-		if before.Verdict == inspect.NotWebM {
-			why = before.Reason
-		}
 		return &repairRecord{Type: "repair", Path: src, Before: before.Verdict, Verdict: before.Verdict, Action: "removed",
-			DroppedBytes: size, DroppedOffset: &zero, Problem: why}, nil, nil
+			DroppedBytes: size, DroppedOffset: &zero, Problem: "no complete key frame"}, nil, nil
+	}
+	if before.Verdict == inspect.Corrupt || before.Verdict == inspect.NotWebM {
+		return nil, nil, withHint(fmt.Errorf("%s: %s: %s: left as it is", src, before.Verdict, before.Reason),
+			fmt.Sprintf("recover what precedes the damage with: reckit repair -o OUT %s", src))
+	}
+	if err := belongs(src, final, before, m); err != nil {
+		return nil, nil, err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, nil, err
 	}
-	of, err := createOutTemp(finalPath, false)
+	of, err := createOutTemp(finalPath, false, st.Mode().Perm())
 	if err != nil {
 		return nil, nil, err
 	}
 	defer of.abort()
-	// Walked in full: the .partial goes once the part is listed.
+	// Walked in full: the .partial goes once the part is committed.
 	res, after, err := repairInto(ctx, src, f, size, of, finalPath, true)
 	if err != nil {
 		return nil, nil, err
+	}
+	if res.Problem != nil && !errors.Is(res.Problem, mux.ErrTruncated) {
+		// Frames may follow the damage: keep the .partial, write nothing.
+		return nil, nil, withHint(fmt.Errorf("%s: %v, with %d bytes after it: left as it is", src, res.Problem, res.DroppedBytes),
+			fmt.Sprintf("recover what precedes the damage with: reckit repair -o OUT %s", src))
 	}
 	if err := of.commit(); err != nil {
 		return nil, nil, err
 	}
 	rec := &repairRecord{Type: "repair", Path: src, Output: finalPath, Before: before.Verdict, Verdict: after.Verdict,
-		Action: "repaired", Frames: res.Frames, DurationMS: res.DurationMS, Bytes: res.Bytes}
+		Action: "repaired", Frames: res.Frames, AudioFrames: res.AudioFrames, DurationMS: res.DurationMS, Bytes: res.Bytes}
 	if res.DroppedOffset >= 0 {
 		off, from := res.DroppedOffset, res.DroppedFromMS
 		rec.DroppedOffset, rec.DroppedFromMS, rec.DroppedBytes = &off, &from, res.DroppedBytes
@@ -232,6 +283,40 @@ func finishPart(ctx context.Context, dir, final string, hasPartial, hasFinal boo
 	}
 	p, err := partEntry(final, finalPath, after, m)
 	return rec, p, err
+}
+
+// belongs checks that the part at path (its report rep) comes from the
+// recording of manifest m: the session tag the recorder writes in every
+// part, and a start after the parts already listed.
+func belongs(path, final string, rep *inspect.Report, m *layout.Manifest) error {
+	session := ""
+	for _, t := range rep.Tags {
+		if t.Name == mux.TagSession {
+			session = t.Value
+		}
+	}
+	if session != m.SessionID {
+		return withHint(fmt.Errorf("%s: not a part of this recording (session %q, the manifest's %q)", path, session, m.SessionID),
+			"move it out of the recording directory")
+	}
+	if n := len(m.Parts); n > 0 {
+		pn, _ := layout.ParsePartName(final)
+		if !pn.Start.After(m.Parts[n-1].Start) {
+			return withHint(fmt.Errorf("%s: starts at %s, not after the last listed part %s", path, pn.Start.Format(time.RFC3339Nano), m.Parts[n-1].Name),
+				"move it out of the recording directory")
+		}
+	}
+	return nil
+}
+
+// videoFrames is the video track's frame count in rep.
+func videoFrames(rep *inspect.Report) int64 {
+	for _, t := range rep.Tracks {
+		if t.Kind == "video" {
+			return t.Frames
+		}
+	}
+	return rep.Frames
 }
 
 // scanPath walks the file at path.
@@ -263,7 +348,7 @@ func partEntry(final, path string, rep *inspect.Report, m *layout.Manifest) (*la
 	}
 	p := &layout.Part{Name: final, SizeBytes: size, SHA256: sum, Start: pn.Start,
 		End: pn.Start.Add(time.Duration(rep.DurationMS) * time.Millisecond), DurationMS: rep.DurationMS,
-		Monitor: pn.Monitor, Frames: rep.Frames}
+		Monitor: pn.Monitor, Frames: videoFrames(rep)}
 	for _, t := range rep.Tracks {
 		if t.Kind == "video" {
 			p.Width, p.Height = t.Width, t.Height

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -191,16 +192,17 @@ func scriptEnv(ts *testscript.TestScript) []string {
 }
 
 // writePart writes a part of frames synthetic VP8 frames (a key frame every
-// 5) at path; with frames 0 only the header, as a recorder killed before
-// its first Cluster leaves it.
-func writePart(t *testing.T, path string, frames int) {
+// 5) at path, tagged with the recorder's session ID; with frames 0 only the
+// header, as a recorder killed before its first Cluster leaves it.
+func writePart(t *testing.T, path, session string, frames int) {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	mw, err := mux.NewWriter(f, mux.WriterOptions{Width: 160, Height: 120, FrameDuration: 100 * time.Millisecond})
+	mw, err := mux.NewWriter(f, mux.WriterOptions{Width: 160, Height: 120, FrameDuration: 100 * time.Millisecond,
+		Tags: []mux.SimpleTag{{Name: mux.TagSession, Value: session}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,9 +240,9 @@ func TestRepairRecordingParts(t *testing.T) {
 		}
 		return s
 	}
-	writePart(t, filepath.Join(dir, name(1)), 20)
+	writePart(t, filepath.Join(dir, name(1)), "s1", 20)
 	empty := filepath.Join(dir, name(2)+".partial")
-	writePart(t, empty, 0)
+	writePart(t, empty, "s1", 0)
 	st, err := os.Stat(empty)
 	if err != nil {
 		t.Fatal(err)
@@ -263,8 +265,8 @@ func TestRepairRecordingParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.State != layout.StateComplete || m.StopReason != layout.StopCrash || len(m.Parts) != 1 || len(m.Notes) != 1 {
-		t.Fatalf("manifest: state %s, stop %q, %d parts, %d notes; want complete, crash, 1, 1", m.State, m.StopReason, len(m.Parts), len(m.Notes))
+	if m.State != layout.StateComplete || m.StopReason != layout.StopCrash || len(m.Parts) != 1 || len(m.Notes) != 3 {
+		t.Fatalf("manifest: state %s, stop %q, %d parts, %d notes; want complete, crash, 1, 3 (one per part, one for the recording)", m.State, m.StopReason, len(m.Parts), len(m.Notes))
 	}
 	p := m.Parts[0]
 	sum, size, err := layout.HashFile(filepath.Join(dir, name(1)))
@@ -277,9 +279,163 @@ func TestRepairRecordingParts(t *testing.T) {
 	if err := m.VerifyChain(); err != nil {
 		t.Errorf("VerifyChain = %v", err)
 	}
-	for _, want := range []string{"listed " + name(1), "removed " + name(2) + ".partial"} {
-		if !strings.Contains(m.Notes[0].Text, want) {
-			t.Errorf("note %q does not say %q", m.Notes[0].Text, want)
+	for i, want := range []string{"listed " + name(1), "removed " + name(2) + ".partial", "marked complete"} {
+		if !strings.Contains(m.Notes[i].Text, want) {
+			t.Errorf("note %d %q does not say %q", i, m.Notes[i].Text, want)
+		}
+	}
+	if rec := inspect.CatalogDir(dir, inspect.CatalogOptions{}); rec.Verdict != inspect.OK {
+		t.Errorf("CatalogDir verdict = %s (%s), want ok", rec.Verdict, rec.Reason)
+	}
+}
+
+// newRecordingDir makes an empty recording directory of session s1 and
+// returns it with a function naming its part n.
+func newRecordingDir(t *testing.T) (string, func(n int) string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "rec")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	if err := layout.Create(dir, layout.NewManifest("ws-1", "alice", "s1", "demo", start)); err != nil {
+		t.Fatal(err)
+	}
+	return dir, func(n int) string {
+		s, err := layout.FormatPartName(layout.PartName{Start: start.Add(time.Duration(n-1) * 2 * time.Second), Monitor: "m0", Number: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+}
+
+// snapshot returns every file of dir with its content.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = string(b)
+	}
+	return out
+}
+
+// TestRepairRecordingRefuses covers what repair must leave alone, writing
+// nothing: a .partial damaged in the middle (frames may follow the damage),
+// a part of another recording, and a recording under legal hold.
+func TestRepairRecordingRefuses(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, dir string, name func(int) string)
+		want  string // in the error
+	}{
+		{"damaged in the middle", func(t *testing.T, dir string, name func(int) string) {
+			p := filepath.Join(dir, name(1)+".partial")
+			writePart(t, p, "s1", 20)
+			// Zero the header of the 8th block: the walk stops there as
+			// corrupt, with 12 frames after it.
+			f, err := os.Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := mux.NewReader(f, mux.ReaderOptions{})
+			var off int64
+			for i := 0; i < 8; i++ {
+				b, err := r.Next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				off = b.Offset
+			}
+			f.Close()
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			copy(data[off:off+8], make([]byte, 8))
+			if err := os.WriteFile(p, data, 0o640); err != nil {
+				t.Fatal(err)
+			}
+		}, "corrupt"},
+		{"part of another recording", func(t *testing.T, dir string, name func(int) string) {
+			writePart(t, filepath.Join(dir, name(1)), "other-session", 20)
+		}, `not a part of this recording (session "other-session", the manifest's "s1")`},
+		{"legal hold", func(t *testing.T, dir string, name func(int) string) {
+			writePart(t, filepath.Join(dir, name(1)+".partial"), "s1", 20)
+			if err := layout.Update(dir, func(m *layout.Manifest) error {
+				m.SetLock("bob", "case 123", time.Now())
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}, "locked (legal hold) by bob"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, name := newRecordingDir(t)
+			tc.setup(t, dir, name)
+			before := snapshot(t, dir)
+			recs, err := repairRecording(context.Background(), &repairOptions{inPlace: true}, dir)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || len(recs) != 0 {
+				t.Fatalf("repairRecording = %d records, %v; want an error saying %q", len(recs), err, tc.want)
+			}
+			after := snapshot(t, dir)
+			delete(before, layout.RecordingLockName)
+			delete(after, layout.RecordingLockName)
+			if len(after) != len(before) {
+				t.Errorf("files after: %d, before: %d; want the directory unchanged", len(after), len(before))
+			}
+			for n, c := range before {
+				if after[n] != c {
+					t.Errorf("%s changed; want the directory unchanged", n)
+				}
+			}
+		})
+	}
+}
+
+// TestRepairRecordingCarriesOn: the states a repair killed half-way can
+// leave are finished by the next run: a temporary output is removed, a
+// committed part next to its .partial is listed and the .partial removed.
+func TestRepairRecordingCarriesOn(t *testing.T) {
+	dir, name := newRecordingDir(t)
+	writePart(t, filepath.Join(dir, name(1)), "s1", 20)
+	writePart(t, filepath.Join(dir, name(1)+".partial"), "s1", 20)
+	writePart(t, filepath.Join(dir, name(2)+".partial"), "s1", 10)
+	tmp := filepath.Join(dir, name(2)+".tmp-12345")
+	writePart(t, tmp, "s1", 3)
+	recs, err := repairRecording(context.Background(), &repairOptions{inPlace: true}, dir)
+	if err != nil {
+		t.Fatalf("repairRecording = %v", err)
+	}
+	if len(recs) != 2 || recs[0].Action != "listed" || recs[1].Action != "repaired" || recs[1].Frames != 10 {
+		for _, r := range recs {
+			t.Logf("record %+v", *r)
+		}
+		t.Fatalf("repairRecording: %d records; want part 1 listed, part 2 repaired with 10 frames", len(recs))
+	}
+	ents, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	want := []string{layout.RecordingLockName, name(1), name(2), layout.ManifestName}
+	for _, w := range want {
+		if !slices.Contains(names, w) {
+			t.Errorf("directory holds %q, want %q among them", names, w)
+		}
+	}
+	for _, n := range names {
+		if strings.HasSuffix(n, ".partial") || strings.Contains(n, ".tmp-") {
+			t.Errorf("directory still holds %s", n)
 		}
 	}
 	if rec := inspect.CatalogDir(dir, inspect.CatalogOptions{}); rec.Verdict != inspect.OK {
