@@ -52,11 +52,15 @@ original kept as FILE.orig unless --no-backup.
 A recording directory whose recorder died (reckit verify: incomplete,
 interrupted) is finished with --in-place: each NAME.webm.partial becomes
 the complete part NAME.webm with every complete frame, and is then
-removed; a .partial without a single complete key frame is removed; a
+removed; a .partial cut before its first complete key frame is removed; a
 complete part the recorder did not get to list is listed. Each part enters
-the manifest with its size, SHA-256 and hash-chain value, and the
-recording becomes complete, with stop reason "crash" and a note saying
-what was kept and dropped. A recording still being recorded is refused.
+the manifest with its size, SHA-256, hash-chain value and a note saying
+what was kept and dropped, and the recording becomes complete, with stop
+reason "crash". Nothing that may hold more frames is removed: a .partial
+damaged in the middle stops the repair, untouched (-o recovers a copy of
+what precedes the damage). Refused: a recording still being recorded or
+under legal hold, a part of another recording (its session tag), and
+--in-place on a single part of a recording directory.
 
 Exit status 3 when some files could not be repaired and others were.`, exitPartial),
 		Example: `  reckit repair -o fixed.webm crashed.webm
