@@ -80,6 +80,9 @@ type Track struct {
 	CodecPrivate    []byte
 	CodecDelay      uint64 // ns (Matroska CodecDelay), 0 when absent
 	SeekPreRoll     uint64 // ns (Matroska SeekPreRoll), 0 when absent
+	// AlphaMode is the Video element's AlphaMode (Matroska section
+	// 5.1.4.1.28.5): 1 when BlockAdditions carry an alpha plane.
+	AlphaMode uint64
 }
 
 // IsVideo reports whether the track is a video track.
@@ -173,6 +176,7 @@ type infoEl struct {
 type videoEl struct {
 	PixelWidth  uint64 `ebml:"PixelWidth"`
 	PixelHeight uint64 `ebml:"PixelHeight"`
+	AlphaMode   uint64 `ebml:"AlphaMode"`
 }
 
 type audioEl struct {
@@ -305,6 +309,7 @@ func decodeTracks(whole []byte, off int64, h *Header) error {
 			CodecDelay: e.CodecDelay, SeekPreRoll: e.SeekPreRoll}
 		if e.Video != nil {
 			t.Width, t.Height = int(e.Video.PixelWidth), int(e.Video.PixelHeight)
+			t.AlphaMode = e.Video.AlphaMode
 		}
 		if e.Audio != nil {
 			t.SamplingFreq, t.Channels, t.BitDepth = e.Audio.SamplingFrequency, e.Audio.Channels, e.Audio.BitDepth

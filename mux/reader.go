@@ -56,6 +56,7 @@ type Reader struct {
 	clusterTS    int64
 	haveTS       bool
 	inGroup      bool
+	additions    int64 // BlockAdditions elements met
 	groupOff     int64
 	groupEnd     int64
 	groupDur     int64
@@ -322,6 +323,8 @@ func (r *Reader) Next() (*Block, error) {
 			r.groupDur = int64(v)
 		case el.ID == IDBlock && el.Depth == 3 && r.inGroup:
 			return r.startBlock(el, false, r.groupOff, r.groupEnd, r.groupDur)
+		case el.ID == IDBlockAdditions && el.Depth == 3 && r.inGroup:
+			r.additions++
 		case el.Depth == 1 && el.ID != IDCluster:
 			if err := r.segmentChild(el); err != nil {
 				return nil, err
@@ -583,6 +586,12 @@ func (r *Reader) skipPayload() error {
 	return nil
 }
 
+// BlockAdditions returns how many BlockAdditions elements (Matroska
+// section 5.1.3.5.2: side data such as a VP8 alpha plane) the walk has met
+// so far, in BlockGroups of any track. Those of the last block are met by
+// the Next call after it.
+func (r *Reader) BlockAdditions() int64 { return r.additions }
+
 // groupTail reads the rest of the current frame's BlockGroup, after its
 // Block, once the payload was read or skipped, and returns the group's
 // DiscardPadding (ns; 0 when absent). It does nothing for a SimpleBlock or
@@ -604,6 +613,9 @@ func (r *Reader) groupTail() (int64, error) {
 		if el.Size == UnknownSize || el.Depth != 3 {
 			r.lastEnd = b.Offset
 			return 0, formatErr(ErrCorrupt, el.Offset, "%s inside a BlockGroup", IDName(el.ID))
+		}
+		if el.ID == IDBlockAdditions {
+			r.additions++
 		}
 		if el.ID == IDDiscardPadding {
 			if el.Size > 8 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -24,8 +25,14 @@ type Source struct {
 	Header *Header
 	Video  Track
 	Audio  *Track // nil: no audio track
-	scale  int64  // ns per tick
-	lbuf   []byte // one frame of a laced audio block
+	// Alpha is set once the walk (NextFrame) has met a BlockAdditions
+	// element: the alpha plane of a VP8 track with AlphaMode 1 (ffmpeg's
+	// yuva420p, Chrome's transparent canvas). Chrome marks even opaque
+	// tracks AlphaMode 1, so the header alone does not tell. Split, Join
+	// and Repair copy the colour frames only and say so (AlphaWarning).
+	Alpha bool
+	scale int64  // ns per tick
+	lbuf  []byte // one frame of a laced audio block
 
 	// sr is set when the input is an *io.SectionReader: payloads are then
 	// not read but copied by range when written (see writer_ref.go).
@@ -79,6 +86,11 @@ func OpenSource(name string, r io.Reader) (*Source, error) {
 	return s, nil
 }
 
+// AlphaWarning is the warning Split and Join give (prefixed with the
+// input's name) for a Source with Alpha: the BlockAdditions holding the
+// alpha plane are not copied, the outputs are opaque.
+const AlphaWarning = "the alpha plane (BlockAdditions) is not carried over"
+
 // ErrUnsupported: the input holds something reckit cannot carry over.
 var ErrUnsupported = errors.New("mux: unsupported input")
 
@@ -129,6 +141,9 @@ func (f *Frame) write(w *Writer, ts time.Duration) error {
 func (s *Source) NextFrame(buf []byte) (Frame, error) {
 	for {
 		b, err := s.R.Next()
+		if s.R.additions > 0 {
+			s.Alpha = true
+		}
 		if err != nil {
 			return Frame{}, err
 		}
@@ -139,7 +154,9 @@ func (s *Source) NextFrame(buf []byte) (Frame, error) {
 		f := Frame{TS: time.Duration(b.Timecode * s.scale), Audio: audio, Key: b.Keyframe, Offset: b.Offset,
 			End: b.DataOffset + b.DataSize}
 		if audio {
-			return s.audioFrame(b, f, buf)
+			f, err := s.audioFrame(b, f, buf)
+			s.Alpha = s.Alpha || s.R.additions > 0
+			return f, err
 		}
 		if b.VP8Err != nil {
 			return Frame{}, formatErr(ErrCorrupt, b.DataOffset, "%v", b.VP8Err)
@@ -301,7 +318,9 @@ type SplitOptions struct {
 	MaxDuration        time.Duration // a new part at the first key frame at or after each multiple
 	AtResolutionChange bool          // a new part at every key frame whose size differs
 	// Spill returns a scratch file for a key-frame interval that does not
-	// fit in memory (only needed with MaxBytes). nil keeps it in memory.
+	// fit in memory (only needed with MaxBytes; Split asks for up to two,
+	// payloads and frame records, and closes them if they are
+	// io.Closers). nil keeps the interval in memory.
 	Spill    func() (SpillFile, error)
 	Progress func(doneBytes int64)
 	Warn     func(msg string)
@@ -354,22 +373,47 @@ type SplitResult struct {
 // gopMemCap is how much of a key-frame interval Split keeps in memory.
 const gopMemCap = 6 << 20
 
+// gopMetaCap is how many frame records of a key-frame interval Split keeps
+// in memory; past it they go to a second scratch file (SplitOptions.Spill)
+// as fixed-size records (gopRecSize bytes), read back in order when the
+// interval is written. Without Spill they all stay in memory.
+const gopMetaCap = 16 << 10
+
+// streamHead bounds the frames Split holds at the start of an interval,
+// when it cuts at key frames only (no MaxBytes), while it waits for the
+// interval's first audio frame, which may move the start of a new part
+// earlier (gop.start).
+const streamHead = 1024
+
 // gop buffers one key-frame interval: frame metadata plus payloads in
-// memory, spilled to a file past memCap. With an audio track it holds the
-// audio frames whose time falls in the interval (from its key frame to the
-// next key frame; in the first interval, also those before its key frame),
-// in file order among the video frames.
+// memory, spilled to files past memCap (payloads) and metaCap (frame
+// records). With an audio track it holds the audio frames whose time falls
+// in the interval (from its key frame to the next key frame; in the first
+// interval, also those before its key frame), in file order among the
+// video frames.
+//
+// Once placed (Split cutting at key frames only), the interval's frames
+// are no longer held: they go straight to the part.
 type gop struct {
-	frames []gopFrame
-	video  int           // video frames held
-	keyIdx int           // index of the first video frame (the key frame)
+	frames []gopFrame // the first records, in file order
+	n      int        // records held: frames, then metaN in meta
+	video  int        // video frames seen
+	key    gopFrame   // the first video frame (the key frame)
+	last   time.Duration
 	audio  bool          // holds an audio frame
 	aFirst time.Duration // the first audio frame's time
+	placed bool          // streaming: the part for this interval is open
 	mem    []byte
 	spill  SpillFile
 	inFile bool
 	bytes  int64 // payload bytes
 	memCap int
+
+	metaCap int
+	meta    SpillFile // frame records past metaCap
+	metaN   int       // records in meta (written or in metaBuf)
+	metaBuf []byte    // records not yet written to meta
+	recBuf  []byte    // records read back
 }
 
 type gopFrame struct {
@@ -387,6 +431,43 @@ type gopFrame struct {
 	headLen       int // 0: no reusable header
 }
 
+// gopRecSize is the size of a gopFrame record in the meta scratch file:
+// ts, discard, off, size, rel, cluster (8 bytes each), laced (4), width,
+// height (2 each), flags, lacing, headLen (1 each), head.
+const gopRecSize = 6*8 + 4 + 2*2 + 3 + maxRefHead
+
+func (f *gopFrame) appendRecord(dst []byte) []byte {
+	var flags byte
+	if f.audio {
+		flags |= 1
+	}
+	if f.key {
+		flags |= 2
+	}
+	if f.ref {
+		flags |= 4
+	}
+	for _, v := range [...]int64{int64(f.ts), int64(f.discard), f.off, f.size, f.rel, f.cluster} {
+		dst = binary.BigEndian.AppendUint64(dst, uint64(v))
+	}
+	dst = binary.BigEndian.AppendUint32(dst, uint32(f.laced))
+	dst = binary.BigEndian.AppendUint16(dst, uint16(f.width))
+	dst = binary.BigEndian.AppendUint16(dst, uint16(f.height))
+	dst = append(dst, flags, f.lacing, byte(f.headLen))
+	return append(dst, f.head[:]...)
+}
+
+func (f *gopFrame) parseRecord(b []byte) {
+	u := func(i int) int64 { return int64(binary.BigEndian.Uint64(b[8*i:])) }
+	f.ts, f.discard, f.off, f.size, f.rel, f.cluster = time.Duration(u(0)), time.Duration(u(1)), u(2), u(3), u(4), u(5)
+	f.laced = int(binary.BigEndian.Uint32(b[48:]))
+	f.width, f.height = int(binary.BigEndian.Uint16(b[52:])), int(binary.BigEndian.Uint16(b[54:]))
+	flags := b[56]
+	f.audio, f.key, f.ref = flags&1 != 0, flags&2 != 0, flags&4 != 0
+	f.lacing, f.headLen = b[57], min(int(b[58]), maxRefHead)
+	copy(f.head[:], b[59:59+maxRefHead])
+}
+
 func (f *gopFrame) audioBlock() audioBlock {
 	return audioBlock{key: f.key, lacing: f.lacing, frames: max(f.laced, 1), discard: f.discard}
 }
@@ -395,11 +476,31 @@ func (f *gopFrame) audioBlock() audioBlock {
 // size, track, timestamp, flags): a longer source header never matches.
 const maxRefHead = 13
 
-func (g *gop) reset() error {
+// closeScratch closes the scratch files Spill returned, when they can be
+// closed: they are Split's own.
+func (g *gop) closeScratch() {
+	for _, f := range []SpillFile{g.spill, g.meta} {
+		if c, ok := f.(io.Closer); ok {
+			c.Close()
+		}
+	}
+}
+
+// clear drops the frames held, keeping what is known of the interval.
+func (g *gop) clear() error {
 	g.frames = g.frames[:0]
-	g.video, g.keyIdx, g.audio = 0, 0, false
+	g.n, g.metaN = 0, 0
+	g.metaBuf = g.metaBuf[:0]
 	g.mem = g.mem[:0]
 	g.bytes = 0
+	if g.meta != nil {
+		if err := g.meta.Truncate(0); err != nil {
+			return err
+		}
+		if _, err := g.meta.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+	}
 	if g.inFile {
 		g.inFile = false
 		if err := g.spill.Truncate(0); err != nil {
@@ -412,38 +513,52 @@ func (g *gop) reset() error {
 	return nil
 }
 
+func (g *gop) reset() error {
+	g.video, g.audio, g.placed = 0, false, false
+	return g.clear()
+}
+
 // start returns the time from which a part that starts with this interval
 // is rebased: its key frame's, or its first audio frame's if earlier.
 func (g *gop) start() time.Duration {
-	t := g.frames[g.keyIdx].ts
+	t := g.key.ts
 	if g.audio && g.aFirst < t {
 		t = g.aFirst
 	}
 	return t
 }
 
-func (g *gop) add(f Frame, spill func() (SpillFile, error)) error {
+// note records f's place in the interval (key frame, first audio time).
+func (g *gop) note(f *Frame) {
 	if f.Audio {
 		if !g.audio {
 			g.audio, g.aFirst = true, f.TS
 		}
 	} else {
 		if g.video == 0 {
-			g.keyIdx = len(g.frames)
+			g.key = gopFrame{ts: f.TS, key: f.Key, width: f.Width, height: f.Height}
 		}
 		g.video++
 	}
+	g.last = f.TS
+}
+
+func (g *gop) add(f Frame, spill func() (SpillFile, error)) error {
+	g.note(&f)
 	if f.Data == nil && f.ref.src != nil {
 		gf := gopFrame{ts: f.TS, audio: f.Audio, discard: f.Discard, lacing: f.Lacing, laced: f.Laced, key: f.Key, width: f.Width, height: f.Height, off: f.ref.off, size: f.ref.size,
 			ref: true, rel: f.ref.rel, cluster: f.ref.cluster}
 		if len(f.ref.head) <= maxRefHead {
 			gf.headLen = copy(gf.head[:], f.ref.head)
 		}
-		g.frames = append(g.frames, gf)
 		g.bytes += gf.size
-		return nil
+		return g.push(&gf, spill)
 	}
 	gf := gopFrame{ts: f.TS, audio: f.Audio, discard: f.Discard, lacing: f.Lacing, laced: f.Laced, key: f.Key, width: f.Width, height: f.Height, off: g.bytes, size: int64(len(f.Data)), cluster: -1}
+	if g.mem == nil && spill != nil {
+		// Allocated once, when payloads go through memory (a stream).
+		g.mem = make([]byte, 0, g.memCap)
+	}
 	if !g.inFile && len(g.mem)+len(f.Data) > g.memCap && spill != nil {
 		if g.spill == nil {
 			s, err := spill()
@@ -465,14 +580,81 @@ func (g *gop) add(f Frame, spill func() (SpillFile, error)) error {
 	} else {
 		g.mem = append(g.mem, f.Data...)
 	}
-	g.frames = append(g.frames, gf)
 	g.bytes += gf.size
+	return g.push(&gf, spill)
+}
+
+// metaChunk is how many records go to or come from the meta file at once.
+const metaChunk = 512
+
+// push appends a frame record: in memory up to metaCap, then to the meta
+// scratch file when there is one.
+func (g *gop) push(gf *gopFrame, spill func() (SpillFile, error)) error {
+	g.n++
+	if len(g.frames) < g.metaCap || spill == nil {
+		g.frames = append(g.frames, *gf)
+		return nil
+	}
+	if g.meta == nil {
+		m, err := spill()
+		if err != nil {
+			return err
+		}
+		g.meta = m
+	}
+	g.metaBuf = gf.appendRecord(g.metaBuf)
+	g.metaN++
+	if len(g.metaBuf) >= metaChunk*gopRecSize {
+		return g.flushMeta()
+	}
 	return nil
 }
 
-// payload returns frame i's bytes (valid until the next call).
-func (g *gop) payload(i int, buf []byte) ([]byte, error) {
-	f := g.frames[i]
+func (g *gop) flushMeta() error {
+	if len(g.metaBuf) == 0 {
+		return nil
+	}
+	_, err := g.meta.Write(g.metaBuf)
+	g.metaBuf = g.metaBuf[:0]
+	return err
+}
+
+// each calls fn for every frame record held, in file order. The record is
+// valid only during the call.
+func (g *gop) each(fn func(f *gopFrame) error) error {
+	for i := range g.frames {
+		if err := fn(&g.frames[i]); err != nil {
+			return err
+		}
+	}
+	if g.metaN == 0 {
+		return nil
+	}
+	if err := g.flushMeta(); err != nil {
+		return err
+	}
+	if cap(g.recBuf) < metaChunk*gopRecSize {
+		g.recBuf = make([]byte, metaChunk*gopRecSize)
+	}
+	var f gopFrame
+	for i := 0; i < g.metaN; i += metaChunk {
+		k := min(metaChunk, g.metaN-i)
+		b := g.recBuf[:k*gopRecSize]
+		if _, err := g.meta.ReadAt(b, int64(i)*gopRecSize); err != nil {
+			return fmt.Errorf("mux: split scratch file: %w", err)
+		}
+		for j := 0; j < k; j++ {
+			f.parseRecord(b[j*gopRecSize:])
+			if err := fn(&f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// payload returns frame f's bytes (valid until the next call).
+func (g *gop) payload(f *gopFrame, buf []byte) ([]byte, error) {
 	if !g.inFile {
 		return g.mem[f.off : f.off+f.size], nil
 	}
@@ -488,7 +670,7 @@ func (g *gop) payload(i int, buf []byte) ([]byte, error) {
 // payloads, block headers, and the header of every Cluster it opens,
 // found by replaying the Writer's Cluster rule (writer.go) from the
 // Writer's current state.
-func (g *gop) outBytes(w *Writer, base time.Duration) int64 {
+func (g *gop) outBytes(w *Writer, base time.Duration) (int64, error) {
 	open, cVideo, cStart, cTS, cLen, cSrc, prevTS := w.cOpen, w.cVideo, w.cStart, w.cTS, int64(len(w.cbuf))+w.refBytes, w.refCluster, w.prevCTS
 	var n int64
 	closeCluster := func() {
@@ -500,7 +682,7 @@ func (g *gop) outBytes(w *Writer, base time.Duration) int64 {
 	// ClusterOverhead), and so is what it holds.
 	openCounted := open
 	dur, maxBytes := w.opts.ClusterDuration.Milliseconds(), int64(w.opts.ClusterBytes)
-	for _, f := range g.frames {
+	err := g.each(func(f *gopFrame) error {
 		t := int64((f.ts - base) / time.Millisecond)
 		src := cSrc
 		rel := int64(-1)
@@ -528,11 +710,12 @@ func (g *gop) outBytes(w *Writer, base time.Duration) int64 {
 		}
 		cLen += block
 		n += block
-	}
+		return nil
+	})
 	if !openCounted {
 		closeCluster()
 	}
-	return n + 2*cueBytes
+	return n + 2*cueBytes, err
 }
 
 // splitter carries the state of one Split.
@@ -550,6 +733,7 @@ type splitter struct {
 	boundary time.Duration // next duration boundary
 	buf      []byte
 	tags     []SimpleTag
+	streamed int // frames written straight to a part
 }
 
 // Split cuts src into standalone, seekable parts (see SplitOptions), each a
@@ -557,18 +741,28 @@ type splitter struct {
 // interval: an interval larger than MaxBytes gets a part of its own, with a
 // warning. On an input cut short or corrupt, it splits every complete frame
 // and reports what it left out in the result.
+//
+// Memory does not grow with the input. Cutting at key frames only (no
+// MaxBytes), frames go straight to their part once the interval's start
+// is known (its key frame and first audio frame, waiting at most
+// streamHead frames). With MaxBytes, a whole key-frame interval is held
+// before it is placed: payloads past gopMemCap bytes and frame records
+// past gopMetaCap go to scratch files from Spill; with Spill nil they
+// stay in memory, which then grows with the longest interval (a file
+// with one key frame is held whole).
+//
+// An alpha plane is not carried over: Warn gets AlphaWarning (prefixed
+// with the input's name) once the walk meets one.
 func Split(ctx context.Context, src *Source, opts SplitOptions, sink PartSink) (*SplitResult, error) {
 	if opts.MaxBytes <= 0 && opts.MaxDuration <= 0 && !opts.AtResolutionChange {
 		return nil, errors.New("mux: split needs a size, a duration or resolution changes")
 	}
 	sp := &splitter{src: src, opts: opts, sink: sink, res: &SplitResult{LeftOut: -1},
 		tags: carriedTags(src.Header), boundary: opts.MaxDuration}
-	// One key-frame interval is buffered in a buffer allocated once; a
-	// longer interval spills to a scratch file.
-	g := &gop{memCap: gopMemCap}
-	if opts.Spill != nil {
-		g.mem = make([]byte, 0, gopMemCap)
-	}
+	// One key-frame interval is buffered in a buffer allocated once (when
+	// payloads are read); a longer interval spills to a scratch file.
+	g := &gop{memCap: gopMemCap, metaCap: gopMetaCap}
+	defer g.closeScratch()
 	var buf []byte
 	var stop error
 	// With an audio track, a key frame that ends an interval waits in pend
@@ -591,8 +785,13 @@ func Split(ctx context.Context, src *Source, opts SplitOptions, sink PartSink) (
 		}
 		return nil
 	}
+	alphaWarned := false
 	for {
 		f, err := src.NextFrame(buf)
+		if src.Alpha && !alphaWarned && opts.Warn != nil {
+			alphaWarned = true
+			opts.Warn(src.Name + ": " + AlphaWarning)
+		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				stop = err
@@ -602,7 +801,7 @@ func Split(ctx context.Context, src *Source, opts SplitOptions, sink PartSink) (
 		buf = f.Data[:0]
 		if pend != nil {
 			if f.Audio && f.TS < pend.TS {
-				if err := g.add(f, opts.Spill); err != nil {
+				if err := sp.add(ctx, g, f); err != nil {
 					return sp.abort(err)
 				}
 				continue
@@ -610,13 +809,13 @@ func Split(ctx context.Context, src *Source, opts SplitOptions, sink PartSink) (
 			if err := next(pend.Offset); err != nil {
 				return sp.abort(err)
 			}
-			if err := g.add(*pend, opts.Spill); err != nil {
+			if err := sp.add(ctx, g, *pend); err != nil {
 				return sp.abort(err)
 			}
 			pend = nil
 		}
 		if f.Audio {
-			if err := g.add(f, opts.Spill); err != nil {
+			if err := sp.add(ctx, g, f); err != nil {
 				return sp.abort(err)
 			}
 			continue
@@ -647,7 +846,7 @@ func Split(ctx context.Context, src *Source, opts SplitOptions, sink PartSink) (
 			}
 			continue
 		}
-		if err := g.add(f, opts.Spill); err != nil {
+		if err := sp.add(ctx, g, f); err != nil {
 			return sp.abort(err)
 		}
 	}
@@ -655,7 +854,7 @@ func Split(ctx context.Context, src *Source, opts SplitOptions, sink PartSink) (
 		if err := next(pend.Offset); err != nil {
 			return sp.abort(err)
 		}
-		if err := g.add(*pend, opts.Spill); err != nil {
+		if err := sp.add(ctx, g, *pend); err != nil {
 			return sp.abort(err)
 		}
 	}
@@ -688,6 +887,63 @@ func Split(ctx context.Context, src *Source, opts SplitOptions, sink PartSink) (
 	return sp.res, nil
 }
 
+// add takes the next frame of the interval g: held in g, or, once the
+// interval is placed, written to the current part. Cutting at key frames
+// only (no MaxBytes), the interval is placed as soon as its start is known.
+func (sp *splitter) add(ctx context.Context, g *gop, f Frame) error {
+	if g.placed {
+		g.note(&f)
+		ts := f.TS - sp.base
+		if f.Audio && ts < 0 {
+			// An audio frame later than streamHead frames into the
+			// interval but earlier than the part's start.
+			ts = 0
+		}
+		if err := f.write(sp.w, ts); err != nil {
+			return err
+		}
+		sp.count(f.Audio, f.Key, f.Laced, f.TS)
+		if sp.streamed++; sp.streamed%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if sp.opts.Progress != nil {
+				sp.opts.Progress(f.End)
+			}
+		}
+		return nil
+	}
+	if err := g.add(f, sp.opts.Spill); err != nil {
+		return err
+	}
+	if sp.opts.MaxBytes > 0 || g.video == 0 {
+		return nil
+	}
+	if g.audio || sp.src.Audio == nil || g.n >= streamHead {
+		if err := sp.flush(g); err != nil {
+			return err
+		}
+		if err := g.clear(); err != nil {
+			return err
+		}
+		g.placed = true
+	}
+	return nil
+}
+
+// count adds a frame written to the current part to its counts.
+func (sp *splitter) count(audio, key bool, laced int, ts time.Duration) {
+	if audio {
+		sp.cur.AudioFrames += int64(max(laced, 1))
+		return
+	}
+	sp.cur.Frames++
+	if key {
+		sp.cur.Keyframes++
+	}
+	sp.lastTS = ts
+}
+
 func (sp *splitter) completeEnd() int64 { return sp.src.R.LastFrameEnd() }
 
 func (sp *splitter) abort(err error) (*SplitResult, error) {
@@ -699,39 +955,15 @@ func (sp *splitter) abort(err error) (*SplitResult, error) {
 	return sp.res, err
 }
 
-// flush places one key-frame interval: in the current part, or a new one.
+// flush places one key-frame interval, in the current part or a new one
+// (unless it was placed already), and writes the frames it holds.
 func (sp *splitter) flush(g *gop) error {
-	first := g.frames[g.keyIdx]
-	reason := ""
-	switch {
-	case sp.w == nil:
-		reason = "start"
-	case sp.opts.AtResolutionChange && first.width > 0 && (first.width != sp.cur.Width || first.height != sp.cur.Height):
-		reason = "resolution"
-	case sp.opts.MaxDuration > 0 && first.ts >= sp.boundary:
-		reason = "duration"
-	case sp.opts.MaxBytes > 0 && sp.w.Size()+g.outBytes(sp.w, sp.base)+sp.w.CloseOverhead() > sp.opts.MaxBytes:
-		reason = "size"
-	}
-	if reason != "" {
-		if err := sp.closePart(g); err != nil {
+	if !g.placed {
+		if err := sp.place(g); err != nil {
 			return err
 		}
-		if err := sp.openPart(first, g.start(), reason); err != nil {
-			return err
-		}
-		for sp.opts.MaxDuration > 0 && sp.boundary <= first.ts {
-			sp.boundary += sp.opts.MaxDuration
-		}
 	}
-	if sp.opts.MaxBytes > 0 && sp.cur.Frames == 0 {
-		if need := sp.w.Size() + g.outBytes(sp.w, sp.base) + sp.w.CloseOverhead(); need > sp.opts.MaxBytes && sp.opts.Warn != nil {
-			sp.opts.Warn(fmt.Sprintf("the key-frame interval %v-%v alone takes %d bytes, more than the %d-byte limit: part %d exceeds it",
-				first.ts.Truncate(time.Millisecond), g.frames[len(g.frames)-1].ts.Truncate(time.Millisecond), need, sp.opts.MaxBytes, sp.cur.Index))
-		}
-	}
-	for i := range g.frames {
-		f := &g.frames[i]
+	return g.each(func(f *gopFrame) error {
 		if f.ref {
 			ref := frameRef{src: sp.src.sr, off: f.off, size: f.size, head: f.head[:f.headLen], rel: f.rel, cluster: f.cluster}
 			if f.headLen == 0 {
@@ -747,7 +979,7 @@ func (sp *splitter) flush(g *gop) error {
 				return err
 			}
 		} else {
-			p, err := g.payload(i, sp.buf)
+			p, err := g.payload(f, sp.buf)
 			if err != nil {
 				return err
 			}
@@ -763,15 +995,51 @@ func (sp *splitter) flush(g *gop) error {
 				return err
 			}
 		}
-		if f.audio {
-			sp.cur.AudioFrames += int64(max(f.laced, 1))
-			continue
+		sp.count(f.audio, f.key, f.laced, f.ts)
+		return nil
+	})
+}
+
+// place chooses the part of the interval g: the current one or a new one.
+func (sp *splitter) place(g *gop) error {
+	first := g.key
+	reason := ""
+	switch {
+	case sp.w == nil:
+		reason = "start"
+	case sp.opts.AtResolutionChange && first.width > 0 && (first.width != sp.cur.Width || first.height != sp.cur.Height):
+		reason = "resolution"
+	case sp.opts.MaxDuration > 0 && first.ts >= sp.boundary:
+		reason = "duration"
+	case sp.opts.MaxBytes > 0:
+		add, err := g.outBytes(sp.w, sp.base)
+		if err != nil {
+			return err
 		}
-		sp.cur.Frames++
-		if f.key {
-			sp.cur.Keyframes++
+		if sp.w.Size()+add+sp.w.CloseOverhead() > sp.opts.MaxBytes {
+			reason = "size"
 		}
-		sp.lastTS = f.ts
+	}
+	if reason != "" {
+		if err := sp.closePart(g); err != nil {
+			return err
+		}
+		if err := sp.openPart(first, g.start(), reason); err != nil {
+			return err
+		}
+		for sp.opts.MaxDuration > 0 && sp.boundary <= first.ts {
+			sp.boundary += sp.opts.MaxDuration
+		}
+	}
+	if sp.opts.MaxBytes > 0 && sp.cur.Frames == 0 {
+		add, err := g.outBytes(sp.w, sp.base)
+		if err != nil {
+			return err
+		}
+		if need := sp.w.Size() + add + sp.w.CloseOverhead(); need > sp.opts.MaxBytes && sp.opts.Warn != nil {
+			sp.opts.Warn(fmt.Sprintf("the key-frame interval %v-%v alone takes %d bytes, more than the %d-byte limit: part %d exceeds it",
+				first.ts.Truncate(time.Millisecond), g.last.Truncate(time.Millisecond), need, sp.opts.MaxBytes, sp.cur.Index))
+		}
 	}
 	return nil
 }
@@ -902,6 +1170,8 @@ func audioName(a *Track) string {
 // frames are placed with the same offset as its video; parts whose audio
 // tracks differ are refused (ErrMismatch) unless Force, which keeps the
 // first part's audio track and drops the audio of the parts that differ.
+// Alpha planes are not carried over: Warn gets AlphaWarning, prefixed with
+// the part's name, for each part that has one (once the part is read).
 func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptions) (*JoinResult, error) {
 	if n < 1 {
 		return nil, errors.New("mux: nothing to join")
@@ -910,6 +1180,11 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 	heads := make([]*Header, n)
 	names := make([]string, n)
 	audios := make([]*Track, n)
+	// Each part's first frame, and its first audio frame (-1: none found
+	// among the first joinLookahead frames): a part is placed so that its
+	// audio starts no earlier than the previous part's audio ends.
+	firsts := make([]time.Duration, n)
+	firstAudio := make([]time.Duration, n)
 	var start0 time.Duration // the first part's first timestamp
 	for i := 0; i < n; i++ {
 		r, c, name, err := open(i)
@@ -917,11 +1192,25 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 			return nil, err
 		}
 		s, err := OpenSource(name, r)
-		if err == nil && i == 0 {
-			// The joined file starts at the first part's first frame, so
-			// its DateUTC (the time of timestamp 0) moves by as much.
-			if f, ferr := s.NextFrame(nil); ferr == nil {
-				start0 = f.TS
+		firstAudio[i] = -1
+		if err == nil {
+			var buf []byte
+			for k := 0; k < joinLookahead; k++ {
+				f, ferr := s.NextFrame(buf)
+				if ferr != nil {
+					break
+				}
+				buf = f.Data[:0]
+				if k == 0 {
+					firsts[i] = f.TS
+				}
+				if f.Audio {
+					firstAudio[i] = f.TS
+					break
+				}
+				if s.Audio == nil {
+					break
+				}
 			}
 		}
 		c.Close()
@@ -930,6 +1219,9 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 		}
 		heads[i], names[i], audios[i] = s.Header, name, s.Audio
 	}
+	// The joined file starts at the first part's first frame, so its
+	// DateUTC (the time of timestamp 0) moves by as much.
+	start0 = firsts[0]
 	keepAudio := make([]bool, n)
 	for i := 0; i < n; i++ {
 		keepAudio[i] = audios[i] != nil && sameAudio(audios[0], audios[i])
@@ -975,9 +1267,12 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 		return nil, err
 	}
 	res := &JoinResult{Parts: n, Width: vt.Width, Height: vt.Height}
-	var end time.Duration // where the next part starts
+	var end time.Duration // where the next part's video may start
 	var last time.Duration = -1
 	var lastA time.Duration
+	var aFrame time.Duration      // duration of one audio frame (of a laced block)
+	lastN := 1                    // frames in the last audio block
+	audioEnd := time.Duration(-1) // where the next part's audio may start (-1: no audio yet)
 	sizes := map[[2]int]bool{}
 	var buf []byte
 	for i := 0; i < n; i++ {
@@ -998,6 +1293,7 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 		}
 		var offset time.Duration
 		firstTS, haveFirst, haveV := time.Duration(0), false, false
+		haveA := false
 		var prevTS, delta time.Duration
 		for {
 			f, err := s.NextFrame(buf)
@@ -1021,6 +1317,14 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 					return nil, fmt.Errorf("%s: does not start with a key frame", name)
 				}
 				offset = end - firstTS
+				if a := firstAudio[i]; a >= 0 && audioEnd >= 0 && keepAudio[i] && audioEnd-(a+offset) > aFrame/2 {
+					// The previous part's audio runs past its video (a
+					// stall before the key frame that starts this part):
+					// start later, so that audio does not overlap and
+					// each part keeps its own sync. (An overlap of less
+					// than half an audio frame is rounding.)
+					offset = audioEnd - a
+				}
 				if opts.ByTime && i > 0 && !s.Header.Info.DateUTC.IsZero() && !first.Info.DateUTC.IsZero() {
 					// DateUTC is the time of each part's timestamp 0.
 					offset = s.Header.Info.DateUTC.Sub(first.Info.DateUTC) - start0
@@ -1042,7 +1346,10 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 					w.Close()
 					return nil, err
 				}
-				lastA = ts
+				if haveA && ts > lastA {
+					aFrame = (ts - lastA) / time.Duration(lastN)
+				}
+				lastA, lastN, haveA = ts, max(f.Laced, 1), true
 				continue
 			}
 			if haveV {
@@ -1069,6 +1376,9 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 			}
 			last = ts
 		}
+		if s.Alpha && opts.Warn != nil {
+			opts.Warn(name + ": " + AlphaWarning)
+		}
 		// Blocks copied by reference are read when their Cluster is
 		// written: end it before the part is closed.
 		if err := w.Flush(); err != nil {
@@ -1083,6 +1393,10 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 		}
 		// The timeline is in whole milliseconds (TimestampScale 1 ms).
 		end = last + fd.Round(time.Millisecond)
+		if haveA {
+			// The last block's frames last about as long as those before.
+			audioEnd = lastA + time.Duration(lastN)*aFrame
+		}
 		if opts.Progress != nil {
 			opts.Progress(i + 1)
 		}
@@ -1094,6 +1408,10 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 	res.AudioFrames = w.AudioFrames()
 	return res, nil
 }
+
+// joinLookahead bounds how many frames Join reads at the start of a part
+// to find its first audio frame.
+const joinLookahead = 4096
 
 func checkOrder(a, b *Header, an, bn string, byTime bool) error {
 	if next, ok := a.FindTag(TagNextUID); ok && len(b.Info.SegmentUID) > 0 && next != b.SegmentUIDHex() {
@@ -1123,6 +1441,12 @@ type RepairResult struct {
 	DroppedBytes  int64 // from DroppedOffset to the end of input (-1: unknown)
 	DroppedFromMS int64 // timeline position after the last kept frame
 	DroppedLead   int64 // frames before the first key frame, dropped (video, and audio past leadAudioMax)
+	// ShiftMS is how far the whole timeline (both tracks) was moved later
+	// because the input starts at a negative timestamp (0: not moved).
+	ShiftMS int64
+	// AlphaDropped is set when the input's video track carries an alpha
+	// plane (Source.Alpha): it is not copied (AlphaWarning).
+	AlphaDropped bool
 }
 
 // leadAudioMax bounds the audio frames Repair holds before the first video
@@ -1135,9 +1459,14 @@ const (
 // Repair rewrites every complete frame of src into a complete, seekable
 // file on out: known sizes, Duration measured from the blocks, SeekHead,
 // Cues. Info (title, date, SegmentUID) and tags are kept, so a repaired part
-// still links to its neighbours. Timestamps are kept as they are. Complete
-// audio frames are kept too, including those before the first video key
-// frame (up to leadAudioMax of them).
+// still links to its neighbours. Timestamps are kept as they are, except
+// when the input starts before 0 (ffmpeg's -avoid_negative_ts disabled):
+// WebM timestamps are unsigned in Cues (Matroska section 5.1.5.1.1), so
+// then every frame of both tracks is moved later by the first kept
+// frame's distance from 0, DateUTC earlier by as much, and ShiftMS says
+// so. Complete audio frames are kept too, including those before the
+// first video key frame (up to leadAudioMax of them). An alpha plane is
+// not kept (AlphaDropped).
 func Repair(ctx context.Context, src *Source, out io.Writer) (*RepairResult, error) {
 	h := src.Header
 	wo := WriterOptions{Width: src.Video.Width, Height: src.Video.Height, FrameDuration: src.FrameDuration(),
@@ -1156,6 +1485,7 @@ func Repair(ctx context.Context, src *Source, out io.Writer) (*RepairResult, err
 	}
 	var w *Writer
 	res := &RepairResult{DroppedOffset: -1, DroppedBytes: 0}
+	var shift time.Duration // added to every timestamp
 	var buf []byte
 	n := 0
 	var lead []Frame // audio before the first key frame
@@ -1200,20 +1530,32 @@ func Repair(ctx context.Context, src *Source, out io.Writer) (*RepairResult, err
 			if f.Width > 0 {
 				wo.Width, wo.Height = f.Width, f.Height
 			}
+			first := f.TS
+			for i := range lead {
+				first = min(first, lead[i].TS)
+			}
+			if first < 0 {
+				// Whole milliseconds: the output's TimestampScale.
+				shift = (-first + time.Millisecond - 1).Truncate(time.Millisecond)
+				res.ShiftMS = shift.Milliseconds()
+				if !wo.DateUTC.IsZero() {
+					wo.DateUTC = wo.DateUTC.Add(-shift)
+				}
+			}
 			if w, err = NewWriter(out, wo); err != nil {
 				return nil, err
 			}
 			for i := range lead {
-				if err := lead[i].write(w, lead[i].TS); err != nil {
+				if err := lead[i].write(w, lead[i].TS+shift); err != nil {
 					w.Close()
 					return nil, err
 				}
 			}
 			lead = nil
 		}
-		if err := f.write(w, f.TS); err != nil {
+		if err := f.write(w, f.TS+shift); err != nil {
 			w.Close()
-			return nil, err
+			return nil, fmt.Errorf("%s: frame at byte %d: %w", src.Name, f.Offset, err)
 		}
 		if n++; n%256 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -1234,6 +1576,7 @@ func Repair(ctx context.Context, src *Source, out io.Writer) (*RepairResult, err
 	}
 	res.Frames, res.Keyframes, res.DurationMS, res.Bytes = w.frames, w.keys, w.Duration().Milliseconds(), w.pos
 	res.AudioFrames = w.aFrames
+	res.AlphaDropped = src.Alpha
 	_, end, _ := w.span()
 	res.DroppedFromMS = end
 	if res.Problem != nil {

@@ -704,7 +704,10 @@ func (w *Writer) checkAudio(ts time.Duration) (int64, error) {
 		return 0, errors.New("mux: audio frame for a writer without an audio track")
 	}
 	t := int64(ts / time.Millisecond)
-	if t < 0 || (w.aFrames > 0 && t < w.aLastTS) {
+	if ts < 0 {
+		return 0, fmt.Errorf("mux: audio timestamp %v is negative (rebase the timeline first)", ts)
+	}
+	if w.aFrames > 0 && t < w.aLastTS {
 		return 0, fmt.Errorf("mux: audio timestamp %v goes back (previous %v)", ts, time.Duration(w.aLastTS)*time.Millisecond)
 	}
 	return t, nil
@@ -779,6 +782,9 @@ func (w *Writer) checkFrame(ts time.Duration, key bool) (int64, error) {
 	}
 	if w.err != nil {
 		return 0, w.err
+	}
+	if ts < 0 {
+		return 0, fmt.Errorf("mux: video timestamp %v is negative (rebase the timeline first)", ts)
 	}
 	t := int64(ts / time.Millisecond)
 	if w.frames > 0 && t < w.lastTS {

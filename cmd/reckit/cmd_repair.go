@@ -114,7 +114,7 @@ func runRepair(ctx context.Context, opts *repairOptions, g *globals, args []stri
 		var recs []*repairRecord
 		var err error
 		if st, serr := os.Stat(path); serr == nil && st.IsDir() {
-			recs, err = repairRecording(ctx, opts, path)
+			recs, err = repairRecording(ctx, opts, path, g.warnf)
 		} else {
 			var rec *repairRecord
 			if rec, err = repairOne(ctx, opts, g, path); err == nil {
@@ -259,6 +259,12 @@ func repairOne(ctx context.Context, opts *repairOptions, g *globals, path string
 	}
 	rec.Output, rec.Verdict, rec.Action = target, after.Verdict, "repaired"
 	rec.Frames, rec.AudioFrames, rec.DurationMS, rec.Bytes = res.Frames, res.AudioFrames, res.DurationMS, res.Bytes
+	if res.AlphaDropped {
+		g.warnf("%s: %s", path, mux.AlphaWarning)
+	}
+	if res.ShiftMS > 0 {
+		g.warnf("%s: starts %d ms before 0: every timestamp moved %d ms later", path, res.ShiftMS, res.ShiftMS)
+	}
 	if res.DroppedOffset >= 0 {
 		off, from := res.DroppedOffset, res.DroppedFromMS
 		rec.DroppedOffset, rec.DroppedFromMS, rec.DroppedBytes = &off, &from, res.DroppedBytes

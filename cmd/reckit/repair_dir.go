@@ -36,7 +36,10 @@ import (
 // legal hold, is refused. Every step is durable before the next (commit
 // the part, remove the .partial, list the part with its note), and a rerun
 // after a crash of the repair carries on from any state it left.
-func repairRecording(ctx context.Context, opts *repairOptions, dir string) ([]*repairRecord, error) {
+//
+// warn gets what the records do not say: an alpha plane left out, a
+// timeline moved to start at 0.
+func repairRecording(ctx context.Context, opts *repairOptions, dir string, warn func(format string, a ...any)) ([]*repairRecord, error) {
 	if !opts.inPlace {
 		return nil, withHint(fmt.Errorf("%s: a recording directory is repaired in place", dir), "use --in-place")
 	}
@@ -112,7 +115,7 @@ func repairRecording(ctx context.Context, opts *repairOptions, dir string) ([]*r
 		if err := ctx.Err(); err != nil {
 			return recs, err
 		}
-		rec, part, err := finishPart(ctx, dir, final, partial[final], onDisk[final], m)
+		rec, part, err := finishPart(ctx, dir, final, partial[final], onDisk[final], m, warn)
 		if err != nil {
 			return recs, err
 		}
@@ -193,7 +196,7 @@ func (r *repairRecord) summary() string {
 // final file next to a .partial comes from an earlier repair that stopped
 // before removing the .partial: it is kept when it scans ok. It returns a
 // nil part for a .partial to remove without a part (no complete key frame).
-func finishPart(ctx context.Context, dir, final string, hasPartial, hasFinal bool, m *layout.Manifest) (*repairRecord, *layout.Part, error) {
+func finishPart(ctx context.Context, dir, final string, hasPartial, hasFinal bool, m *layout.Manifest, warn func(string, ...any)) (*repairRecord, *layout.Part, error) {
 	finalPath := filepath.Join(dir, final)
 	if hasFinal {
 		rep, err := scanPath(ctx, finalPath)
@@ -271,6 +274,12 @@ func finishPart(ctx context.Context, dir, final string, hasPartial, hasFinal boo
 	}
 	if err := of.commit(); err != nil {
 		return nil, nil, err
+	}
+	if res.AlphaDropped {
+		warn("%s: %s", src, mux.AlphaWarning)
+	}
+	if res.ShiftMS > 0 {
+		warn("%s: starts %d ms before 0: every timestamp moved %d ms later", src, res.ShiftMS, res.ShiftMS)
 	}
 	rec := &repairRecord{Type: "repair", Path: src, Output: finalPath, Before: before.Verdict, Verdict: after.Verdict,
 		Action: "repaired", Frames: res.Frames, AudioFrames: res.AudioFrames, DurationMS: res.DurationMS, Bytes: res.Bytes}

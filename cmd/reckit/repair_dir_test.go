@@ -248,7 +248,7 @@ func TestRepairRecordingParts(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	recs, err := repairRecording(context.Background(), &repairOptions{inPlace: true}, dir)
+	recs, err := repairRecording(context.Background(), &repairOptions{inPlace: true}, dir, t.Logf)
 	if err != nil {
 		t.Fatalf("repairRecording = %v", err)
 	}
@@ -383,7 +383,7 @@ func TestRepairRecordingRefuses(t *testing.T) {
 			dir, name := newRecordingDir(t)
 			tc.setup(t, dir, name)
 			before := snapshot(t, dir)
-			recs, err := repairRecording(context.Background(), &repairOptions{inPlace: true}, dir)
+			recs, err := repairRecording(context.Background(), &repairOptions{inPlace: true}, dir, t.Logf)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || len(recs) != 0 {
 				t.Fatalf("repairRecording = %d records, %v; want an error saying %q", len(recs), err, tc.want)
 			}
@@ -412,7 +412,7 @@ func TestRepairRecordingCarriesOn(t *testing.T) {
 	writePart(t, filepath.Join(dir, name(2)+".partial"), "s1", 10)
 	tmp := filepath.Join(dir, name(2)+".tmp-12345")
 	writePart(t, tmp, "s1", 3)
-	recs, err := repairRecording(context.Background(), &repairOptions{inPlace: true}, dir)
+	recs, err := repairRecording(context.Background(), &repairOptions{inPlace: true}, dir, t.Logf)
 	if err != nil {
 		t.Fatalf("repairRecording = %v", err)
 	}
