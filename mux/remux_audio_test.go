@@ -137,6 +137,7 @@ func hashesOf(pk []avPacket) []string {
 type avReport struct {
 	rep          *inspect.Report
 	video, audio []avPacket
+	endMS        int64 // the end of the last packet of either track, from ffprobe, from the first
 }
 
 // checkAV fails the test unless reckit, ffprobe, mkvmerge and an ffmpeg
@@ -144,6 +145,16 @@ type avReport struct {
 // and one audio track of codec codecID, whose header Duration covers both
 // tracks (the end of the last packet of either, from ffprobe).
 func checkAV(t *testing.T, path, codecID string) avReport {
+	t.Helper()
+	return checkAVLike(t, path, codecID, "")
+}
+
+// checkAVLike is checkAV for an output made from input (when not ""), a
+// file on a wall-clock timeline such as Chrome's: the ffmpeg decode keeps
+// the frame times (-fps_mode passthrough), since ffmpeg's own constant-rate
+// conversion to the null muxer can complain ("non monotonically increasing
+// dts") about irregular but valid times, depending on where a part starts.
+func checkAVLike(t *testing.T, path, codecID, input string) avReport {
 	t.Helper()
 	rep := scan(t, path)
 	if rep.Verdict != inspect.OK || !rep.Cues || rep.HeaderDurationMS == nil {
@@ -153,13 +164,20 @@ func checkAV(t *testing.T, path, codecID string) avReport {
 	if len(v) == 0 || len(a) == 0 {
 		t.Fatalf("ffprobe(%s): %d video and %d audio packets, want both tracks", path, len(v), len(a))
 	}
-	// Block times in the file: ffprobe moves Opus by its CodecDelay.
-	var delay float64
-	if codecID == "A_OPUS" {
-		delay = 0.0065
-	}
+	// Block times in the file: ffprobe moves Opus by its CodecDelay
+	// (ffmpeg writes 6.5 ms; Chrome writes none).
+	codecDelay, frameDur := trackDurations(t, path)
+	delay := codecDelay.Seconds()
 	first := math.Min(v[0].PTS, a[0].PTS+delay)
-	end := math.Max(v[len(v)-1].PTS+v[len(v)-1].Dur, a[len(a)-1].PTS+delay+a[len(a)-1].Dur)
+	// A video frame the file gives no duration for (no DefaultDuration,
+	// as in Chrome's files; ffprobe then reports 0 or a guess) lasts, for
+	// the Writer, the gap before it.
+	lastV := v[len(v)-1]
+	vEnd := lastV.PTS + lastV.Dur
+	if frameDur == 0 && len(v) > 1 {
+		vEnd = lastV.PTS + (lastV.PTS - v[len(v)-2].PTS)
+	}
+	end := math.Max(vEnd, a[len(a)-1].PTS+delay+a[len(a)-1].Dur)
 	// Rounding to the ms tick: 1 ms. The Writer estimates the length of
 	// a last laced block from the block before it, exact for Opus (frames
 	// of one length), a few ms off for Vorbis (short and long blocks).
@@ -167,7 +185,17 @@ func checkAV(t *testing.T, path, codecID string) avReport {
 	if codecID == "A_VORBIS" && lacedBlocks(t, path) > 0 {
 		tolerance = 5
 	}
-	if want := int64(math.Round((end - first) * 1000)); rep.HeaderDurationMS != nil && absInt(*rep.HeaderDurationMS-want) > tolerance {
+	// The Writer also takes the length of the last audio block from the
+	// gap before it, where ffprobe reads the codec's own (the Opus TOC).
+	// On an evenly spaced track the two agree; on Chrome's wall-clock
+	// timeline the gaps jitter around the packet length, and the header
+	// may differ from ffprobe's end by that jitter.
+	if audioJitter(a) > 0 {
+		n := len(a)
+		tolerance += int64(math.Round(math.Abs((a[n-1].PTS-a[n-2].PTS)-a[n-1].Dur) * 1000))
+	}
+	want := int64(math.Round((end - first) * 1000))
+	if rep.HeaderDurationMS != nil && absInt(*rep.HeaderDurationMS-want) > tolerance {
 		t.Errorf("%s: header Duration %d ms, want %d within %d ms (the end of the last packet of either track, from ffprobe)", path, *rep.HeaderDurationMS, want, tolerance)
 	}
 	m := testmedia.MkvmergeJ(t, path)
@@ -180,13 +208,69 @@ func checkAV(t *testing.T, path, codecID string) avReport {
 		t.Errorf("MkvmergeJ(%s) = exit %d, recognized %v, supported %v, errors %q, warnings %q, tracks %v, duration %d ns; want a clean 0, [V_VP8 %s], %v ms",
 			path, m.ExitCode, m.Recognized, m.Supported, m.Errors, m.Warnings, ids, m.DurationNS, codecID, rep.HeaderDurationMS)
 	}
-	if msg := testmedia.FFmpegDecodeErrors(t, path); msg != "" {
-		t.Errorf("ffmpeg -v error -i %s -f null - = %q, want nothing", path, msg)
+	if input == "" {
+		if msg := testmedia.FFmpegDecodeErrors(t, path); msg != "" {
+			t.Errorf("ffmpeg -v error -i %s -f null - = %q, want nothing", path, msg)
+		}
+	} else if msg := passthroughDecodeErrors(t, path); msg != "" {
+		t.Errorf("ffmpeg -v error -i %s -fps_mode passthrough -f null - = %q, want nothing", path, msg)
 	}
 	if int64(len(v)+len(a)) != rep.Frames {
 		t.Errorf("%s: ffprobe %d+%d packets, reckit %d blocks", path, len(v), len(a), rep.Frames)
 	}
-	return avReport{rep, v, a}
+	return avReport{rep, v, a, want}
+}
+
+// passthroughDecodeErrors decodes every stream of path with ffmpeg at log
+// level error, keeping frame times as they are, and returns what it printed
+// (nothing for a clean file).
+func passthroughDecodeErrors(t *testing.T, path string) string {
+	t.Helper()
+	testmedia.Require(t, "ffmpeg")
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", path,
+		"-map", "0", "-fps_mode", "passthrough", "-f", "null", "-")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	msg := strings.TrimSpace(stderr.String())
+	if err != nil && msg == "" {
+		msg = err.Error()
+	}
+	return msg
+}
+
+// audioJitter returns the largest difference (s) between an audio
+// packet's duration and the gap to the next packet: 0 on an evenly spaced
+// track (ffmpeg's), tens of ms on Chrome's wall-clock timeline.
+func audioJitter(a []avPacket) float64 {
+	j := 0.0
+	for i := 0; i+1 < len(a); i++ {
+		j = math.Max(j, math.Abs((a[i+1].PTS-a[i].PTS)-a[i].Dur))
+	}
+	if j < 0.0005 {
+		return 0
+	}
+	return j
+}
+
+// trackDurations returns the CodecDelay of path's audio track (0 without
+// one) and the DefaultDuration of its video track (0 without one), from
+// reckit's reader.
+func trackDurations(t *testing.T, path string) (codecDelay, frameDur time.Duration) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	src, err := mux.OpenSource(path, f)
+	if err != nil {
+		t.Fatalf("OpenSource(%s) = %v", path, err)
+	}
+	if src.Audio != nil {
+		codecDelay = time.Duration(src.Audio.CodecDelay)
+	}
+	return codecDelay, src.FrameDuration()
 }
 
 func absInt(v int64) int64 {
@@ -659,4 +743,186 @@ func TestAudioRepairCutInGroup(t *testing.T) {
 			checkAV(t, out, "A_OPUS")
 		})
 	}
+}
+
+// TestAudioRepairChrome repairs real Chrome MediaRecorder files with audio
+// (a WebAudio tone next to the canvas: Chrome writes VP8 as track 1 and
+// Opus as track 2, without CodecDelay, in unknown-size Clusters, on a
+// wall-clock timeline): every packet of both tracks is kept with its
+// payload and time, the peers accept the result with its two tracks, and
+// headless Chromium plays it with a finite duration equal to the measured
+// one and seeks to the middle. The raw file also splits by duration and
+// joins back to the same packets. Chrome's default makes only the first
+// frame a key frame; the second file asks for one every 500 ms, so the
+// split has parts to cut.
+func TestAudioRepairChrome(t *testing.T) {
+	t.Parallel()
+	const every = 500 * time.Millisecond
+	tests := []struct {
+		name      string
+		spec      testmedia.ChromeSpec
+		wantParts int // at least
+	}{
+		{"default key frames", testmedia.ChromeSpec{Seconds: 2, Audio: true}, 1},
+		{"key frames every 500 ms", testmedia.ChromeSpec{Seconds: 2, Audio: true, KeyInterval: every}, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			in := testmedia.ChromeRecord(t, dir, tc.spec)
+			if before := scan(t, in); before.Verdict == inspect.OK {
+				t.Fatalf("Chrome file verdict = ok, want a file that needs repair")
+			}
+			inV, inA := trackPackets(t, in, "v:0"), trackPackets(t, in, "a:0")
+			if len(inV) == 0 || len(inA) == 0 {
+				t.Fatalf("fixture %s: %d video, %d audio packets; want both tracks", in, len(inV), len(inA))
+			}
+			if delay, frameDur := trackDurations(t, in); delay != 0 || frameDur != 0 {
+				t.Errorf("fixture %s: CodecDelay %v, DefaultDuration %v; want neither (Chrome writes neither)", in, delay, frameDur)
+			}
+
+			out := filepath.Join(dir, "fixed.webm")
+			res, err := repairFile(t, in, out, true)
+			if err != nil {
+				t.Fatalf("Repair(Chrome %s) = %v", tc.name, err)
+			}
+			if res.Problem != nil || res.DroppedOffset != -1 || res.DroppedLead != 0 ||
+				res.Frames != int64(len(inV)) || res.AudioFrames != int64(len(inA)) {
+				t.Errorf("Repair(Chrome %s) = %d video, %d audio frames, problem %v, dropped from %d, %d lead; want %d, %d, nothing dropped",
+					tc.name, res.Frames, res.AudioFrames, res.Problem, res.DroppedOffset, res.DroppedLead, len(inV), len(inA))
+			}
+			r := checkAVLike(t, out, "A_OPUS", in)
+			samePackets(t, "repaired Chrome video", r.video, inV)
+			samePackets(t, "repaired Chrome audio", r.audio, inA)
+			if res.DurationMS != *r.rep.HeaderDurationMS {
+				t.Errorf("Repair.DurationMS = %d, header %d; want them equal", res.DurationMS, *r.rep.HeaderDurationMS)
+			}
+
+			// The raw file splits by duration at the key frames the
+			// boundaries allow, audio with the part whose time range
+			// holds it, and joins back to the input's packets.
+			wantStarts := durationStarts(keyTimes(t, in), every)
+			sres, parts, warnings, err := splitFile(t, in, t.TempDir(), true, mux.SplitOptions{MaxDuration: every})
+			if err != nil {
+				t.Fatalf("Split(Chrome %s) = %v", tc.name, err)
+			}
+			// Chrome marks even an opaque canvas's track AlphaMode 1, with
+			// no BlockAdditions: nothing is lost, nothing to warn about.
+			if len(warnings) > 0 {
+				t.Errorf("Split(Chrome %s) warnings = %q, want none (no BlockAdditions in the file)", tc.name, warnings)
+			}
+			if sres.Stopped != nil || len(parts) != len(wantStarts) || len(parts) < tc.wantParts {
+				t.Fatalf("Split(Chrome %s) = %d parts, Stopped %v; want %d (at %v ms, at least %d)",
+					tc.name, len(parts), sres.Stopped, len(wantStarts), wantStarts, tc.wantParts)
+			}
+			var v, a []string
+			var nv, na []int // packets per part
+			for i, p := range sres.Parts {
+				if p.StartMS != wantStarts[i] {
+					t.Errorf("Chrome part %d starts at %d ms, want %d", i+1, p.StartMS, wantStarts[i])
+				}
+				pr := checkAVLike(t, parts[i], "A_OPUS", in)
+				if i > 0 && pr.rep.FirstTimestampMS != 0 {
+					t.Errorf("Chrome part %d: first video timestamp %d ms, want 0", i+1, pr.rep.FirstTimestampMS)
+				}
+				if int64(len(pr.video)) != p.Frames || int64(len(pr.audio)) != p.AudioFrames {
+					t.Errorf("Chrome part %d: %d video, %d audio packets; PartInfo says %d, %d", i+1, len(pr.video), len(pr.audio), p.Frames, p.AudioFrames)
+				}
+				if i+1 < len(sres.Parts) {
+					next := sres.Parts[i+1].StartMS - p.StartMS
+					for _, pk := range pr.audio {
+						if ms := int64(math.Round(pk.PTS * 1000)); ms >= next {
+							t.Errorf("Chrome part %d: audio packet at %d ms, at or after the next part's start (%d ms in)", i+1, ms, next)
+							break
+						}
+					}
+				}
+				v = append(v, hashesOf(pr.video)...)
+				a = append(a, hashesOf(pr.audio)...)
+				nv, na = append(nv, len(pr.video)), append(na, len(pr.audio))
+			}
+			sameHashes(t, "Chrome split parts, video", v, hashesOf(inV))
+			sameHashes(t, "Chrome split parts, audio", a, hashesOf(inA))
+			joined := filepath.Join(dir, "joined.webm")
+			jres, err := joinFiles(t, joined, parts, mux.JoinOptions{})
+			if err != nil {
+				t.Fatalf("Join(Chrome parts) = %v", err)
+			}
+			j := checkAVLike(t, joined, "A_OPUS", in)
+			sameHashes(t, "joined Chrome parts, video", hashesOf(j.video), hashesOf(inV))
+			sameHashes(t, "joined Chrome parts, audio", hashesOf(j.audio), hashesOf(inA))
+			// Times: the parts carry no DateUTC, so Join places each part
+			// one frame (the last gap) after the previous part's last
+			// frame, where Chrome's wall clock had its key frame a gap of
+			// its own later. Each part keeps its inner timing, audio with
+			// its video, shifted as a whole by at most a frame per part.
+			// (A long gap before a key frame, as a loaded machine makes,
+			// moves the next part back into the previous part's audio:
+			// Join then pushes that part's first audio blocks to the
+			// previous one's timestamp, out of step with their video.)
+			if len(j.video) == len(inV) && len(j.audio) == len(inA) {
+				shifts := partShifts(t, j.video, inV, nv, j.audio, inA, na)
+				inGap := gapOf(t, in)
+				t.Logf("Join(Chrome %s parts): each part moved by %v ms from the input's timeline (largest frame gap %d ms)", tc.name, shifts, inGap)
+				for i := 1; i < len(shifts); i++ {
+					if d := absInt(shifts[i] - shifts[i-1]); d > inGap {
+						t.Errorf("Join(Chrome parts): part %d moved %d ms against part %d, more than a frame (%d ms)", i+1, d, i, inGap)
+					}
+				}
+			}
+			if jres.Frames != int64(len(inV)) || jres.AudioFrames != int64(len(inA)) || jres.DurationMS != *j.rep.HeaderDurationMS {
+				t.Errorf("Join(Chrome parts) = %d video, %d audio frames, %d ms; want %d, %d, %d ms (the file's header)",
+					jres.Frames, jres.AudioFrames, jres.DurationMS, len(inV), len(inA), *j.rep.HeaderDurationMS)
+			}
+
+			// The largest gap between video frames: the tolerance for
+			// "within a frame" on a wall-clock timeline. The measured
+			// duration covers both tracks: the end of the last packet of
+			// either, from ffprobe (Chrome's audio often ends after its
+			// video; inspect's DurationMS spans the video track only).
+			gap := gapOf(t, out)
+			play := testmedia.ChromePlay(t, dir, out)
+			t.Logf("ChromePlay(repaired %s) = %+v; header %d ms, measured %d ms (video only: %d ms), largest frame gap %d ms",
+				tc.name, play, res.DurationMS, r.endMS, r.rep.DurationMS, gap)
+			if play.Error != "" || math.IsInf(play.Duration, 0) || math.IsNaN(play.Duration) {
+				t.Fatalf("ChromePlay(repaired) = %+v, want a finite duration and no error", play)
+			}
+			if d := math.Abs(play.Duration*1000 - float64(r.endMS)); d > float64(gap) {
+				t.Errorf("Chromium duration = %.3f s, measured %d ms: off by %.0f ms, more than a frame (%d ms)", play.Duration, r.endMS, d, gap)
+			}
+			if !play.SeekOK || play.FrameTime < 0 || math.Abs(play.FrameTime-play.SeekTarget)*1000 > float64(gap) {
+				t.Errorf("ChromePlay seek to %.3f s: ok %v, frame at %.3f s; want a frame within %d ms", play.SeekTarget, play.SeekOK, play.FrameTime, gap)
+			}
+		})
+	}
+}
+
+// partShifts returns, for each part, how far (ms) the joined file moved
+// its packets from the input's times, and fails the test unless every
+// packet of a part, video and audio, moved by the same amount (the part's
+// audio stays in sync with its video). nv and na count each part's video
+// and audio packets, in order.
+func partShifts(t *testing.T, jv, inV []avPacket, nv []int, ja, inA []avPacket, na []int) []int64 {
+	t.Helper()
+	ms := func(s float64) int64 { return int64(math.Round(s * 1000)) }
+	var shifts []int64
+	iv, ia := 0, 0
+	for p := range nv {
+		shift := ms(jv[iv].PTS) - ms(inV[iv].PTS)
+		shifts = append(shifts, shift)
+		for k := iv; k < iv+nv[p]; k++ {
+			if got := ms(jv[k].PTS) - ms(inV[k].PTS); got != shift {
+				t.Errorf("joined part %d: video packet %d moved %d ms, the part's first %d ms", p+1, k, got, shift)
+				break
+			}
+		}
+		for k := ia; k < ia+na[p]; k++ {
+			if got := ms(ja[k].PTS) - ms(inA[k].PTS); got != shift {
+				t.Errorf("joined part %d: audio packet %d moved %d ms, the part's video %d ms", p+1, k, got, shift)
+				break
+			}
+		}
+		iv, ia = iv+nv[p], ia+na[p]
+	}
+	return shifts
 }

@@ -36,9 +36,22 @@ type ChromeSpec struct {
 	Width, Height int     // canvas size; default 160x120
 	// Alpha records a transparent canvas. Chrome then writes each frame as a
 	// BlockGroup whose BlockAdditions (ID 1) carry the alpha plane as a
-	// second VP8 frame, and sets the track's AlphaMode; without Alpha the
-	// canvas is opaque, as a screen or camera capture is.
+	// second VP8 frame; without Alpha the canvas is opaque, as a screen or
+	// camera capture is, and its frames are SimpleBlocks. Either way
+	// Chromium 156 sets the track's AlphaMode to 1: it does not tell the
+	// two apart, the BlockAdditions do.
 	Alpha bool
+	// Audio adds an audio track to the recorded stream: a 440 Hz sine from
+	// WebAudio (an OscillatorNode into a MediaStreamAudioDestinationNode),
+	// recorded with mimeType 'video/webm;codecs=vp8,opus'. Chrome then
+	// writes the video as track 1 and Opus (48 kHz) as track 2, in
+	// SimpleBlocks interleaved by time in the same Clusters.
+	Audio bool
+	// KeyInterval asks MediaRecorder for a key frame at least this often
+	// (its videoKeyFrameIntervalDuration option, whole milliseconds). Zero
+	// leaves Chrome's default, which in practice makes only the first
+	// frame a key frame.
+	KeyInterval time.Duration
 }
 
 func (s ChromeSpec) withDefaults() ChromeSpec {
@@ -81,22 +94,31 @@ func ChromeMediaRecorder(t testing.TB, dir string, seconds float64, w, h int) st
 // ChromeRecord returns the path of a new file in dir holding a real Chrome
 // MediaRecorder recording: a canvas animated at 30 fps, captured with
 // canvas.captureStream(30) and recorded for s.Seconds with
-// new MediaRecorder(stream, {mimeType: 'video/webm;codecs=vp8'}) and a 250 ms
-// timeslice, the Blob posted back to the test.
+// new MediaRecorder(stream, {mimeType: 'video/webm;codecs=vp8'}) (with
+// s.Audio, a WebAudio track added and 'video/webm;codecs=vp8,opus') and a
+// 250 ms timeslice, the Blob posted back to the test.
 //
 // Such files have the MediaRecorder shape reckit must handle (observed with
 // Chromium 156): EBML DocTypeVersion 4; an unknown-size Segment holding only
 // Info (muxing and writing application "Chrome", TimestampScale 1 ms, no
-// Duration), Tracks (V_VP8 with a Colour element) and unknown-size Clusters;
+// Duration), Tracks (V_VP8 with a Colour element, and AlphaMode 1 and
+// MaxBlockAdditionID 1 even for an opaque canvas, whose blocks have no
+// BlockAdditions) and unknown-size Clusters;
 // no SeekHead, Cues, Tags or Void. Frame timestamps follow the wall clock, so
-// the frame count is only roughly Seconds*30 and gaps are irregular. The
-// recording is made once per ChromeSpec per test process and copied into dir
-// on each call, since starting Chromium takes seconds.
+// the frame count is only roughly Seconds*30 and gaps are irregular. With
+// s.Audio the Tracks also hold A_OPUS as track 2 (48 kHz, 2 channels,
+// OpusHead CodecPrivate, no CodecDelay, SeekPreRoll or DefaultDuration);
+// its SimpleBlocks (60 ms packets, also on the wall clock, so their gaps
+// jitter around 60 ms) interleave with the video's in the same Clusters.
+// Chrome's default makes only the first video frame a key frame; see
+// ChromeSpec.KeyInterval. The recording is made once per ChromeSpec per
+// test process and copied into dir on each call, since starting Chromium
+// takes seconds.
 func ChromeRecord(t testing.TB, dir string, s ChromeSpec) string {
 	t.Helper()
 	s = s.withDefaults()
-	if s.Seconds < 0 || s.Width <= 0 || s.Height <= 0 {
-		t.Fatalf("testmedia: ChromeRecord(%+v): want positive seconds and size", s)
+	if s.Seconds < 0 || s.Width <= 0 || s.Height <= 0 || s.KeyInterval < 0 {
+		t.Fatalf("testmedia: ChromeRecord(%+v): want positive seconds and size, a key interval not negative", s)
 	}
 	Require(t, "chromium")
 	recorderMu.Lock()
@@ -122,7 +144,7 @@ var recordPage = template.Must(template.New("record").Parse(`<!doctype html>
 <body style="margin:0">
 <canvas id="c" width="{{.W}}" height="{{.H}}"></canvas>
 <script>
-const W = {{.W}}, H = {{.H}}, FPS = {{.FPS}}, MS = {{.MS}}, ALPHA = {{.Alpha}};
+const W = {{.W}}, H = {{.H}}, FPS = {{.FPS}}, MS = {{.MS}}, ALPHA = {{.Alpha}}, AUDIO = {{.Audio}}, KEYMS = {{.KeyMS}};
 let failed = false;
 function fail(e) {
   if (failed) return;
@@ -145,17 +167,46 @@ try {
   }
   draw();
   setInterval(draw, 1000 / FPS);
-  const mime = 'video/webm;codecs=vp8';
+  const mime = AUDIO ? 'video/webm;codecs=vp8,opus' : 'video/webm;codecs=vp8';
   if (!MediaRecorder.isTypeSupported(mime)) throw new Error('MediaRecorder does not support ' + mime);
-  const rec = new MediaRecorder(c.captureStream(FPS), {mimeType: mime});
-  const chunks = [];
-  rec.ondataavailable = function (e) { if (e.data && e.data.size) chunks.push(e.data); };
-  rec.onerror = function (e) { fail(e.error || 'MediaRecorder error'); };
-  rec.onstop = function () {
-    fetch('/upload', {method: 'POST', body: new Blob(chunks, {type: 'video/webm'})}).catch(fail);
-  };
-  rec.start(250);
-  setTimeout(function () { rec.stop(); }, MS);
+  const stream = c.captureStream(FPS);
+  function begin() {
+    const opts = {mimeType: mime};
+    if (KEYMS > 0) opts.videoKeyFrameIntervalDuration = KEYMS;
+    const rec = new MediaRecorder(stream, opts);
+    const chunks = [];
+    rec.ondataavailable = function (e) { if (e.data && e.data.size) chunks.push(e.data); };
+    rec.onerror = function (e) { fail(e.error || 'MediaRecorder error'); };
+    rec.onstop = function () {
+      fetch('/upload', {method: 'POST', body: new Blob(chunks, {type: 'video/webm'})}).catch(fail);
+    };
+    rec.start(250);
+    setTimeout(function () { rec.stop(); }, MS);
+  }
+  if (!AUDIO) {
+    begin();
+  } else {
+    // A tone, not silence, so the Opus packets carry signal. Recording
+    // starts once the AudioContext runs: headless Chromium starts it
+    // without a user gesture only with --autoplay-policy=
+    // no-user-gesture-required (in chromeArgs); without it, resume()
+    // never settles (Chromium 156), so give up after 10 s with a reason.
+    const ac = new AudioContext({sampleRate: 48000});
+    const osc = ac.createOscillator();
+    osc.frequency.value = 440;
+    const gain = ac.createGain();
+    gain.gain.value = 0.5;
+    const dest = ac.createMediaStreamDestination();
+    osc.connect(gain).connect(dest);
+    osc.start();
+    stream.addTrack(dest.stream.getAudioTracks()[0]);
+    const stuck = setTimeout(function () { fail('AudioContext did not start within 10 s: ' + ac.state); }, 10000);
+    ac.resume().then(function () {
+      clearTimeout(stuck);
+      if (ac.state !== 'running') throw new Error('AudioContext is ' + ac.state + ', not running');
+      begin();
+    }).catch(fail);
+  }
 } catch (e) { fail(e); }
 </script>
 </body></html>
@@ -170,9 +221,9 @@ func chromeRecord(s ChromeSpec) ([]byte, error) {
 	mux.HandleFunc("GET /record", func(rw http.ResponseWriter, r *http.Request) {
 		rw.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = recordPage.Execute(rw, struct {
-			W, H, FPS, MS int
-			Alpha         bool
-		}{s.Width, s.Height, chromeFPS, ms, s.Alpha})
+			W, H, FPS, MS, KeyMS int
+			Alpha, Audio         bool
+		}{s.Width, s.Height, chromeFPS, ms, int(s.KeyInterval.Milliseconds()), s.Alpha, s.Audio})
 	})
 	mux.HandleFunc("POST /upload", func(rw http.ResponseWriter, r *http.Request) {
 		b, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, maxUpload))
