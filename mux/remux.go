@@ -1151,8 +1151,20 @@ func sameAudio(a, b *Track) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
+	// BitDepth is not compared: Opus and Vorbis are compressed, and
+	// muxers write it or not as they please.
 	return a.CodecID == b.CodecID && bytes.Equal(a.CodecPrivate, b.CodecPrivate) &&
-		a.SamplingFreq == b.SamplingFreq && a.Channels == b.Channels && a.BitDepth == b.BitDepth
+		a.SamplingFreq == b.SamplingFreq && a.Channels == b.Channels
+}
+
+// audioDiff names audio tracks a and b (of parts an and bn) so that the
+// difference shows (see sameAudio).
+func audioDiff(a, b *Track, an, bn string) string {
+	na, nb := audioName(a), audioName(b)
+	if na == nb {
+		nb += " with other codec parameters (CodecPrivate)"
+	}
+	return fmt.Sprintf("%s has %s, %s has %s", an, na, bn, nb)
 }
 
 func audioName(a *Track) string {
@@ -1228,7 +1240,7 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 		if i == 0 || sameAudio(audios[0], audios[i]) {
 			continue
 		}
-		err := fmt.Errorf("%w: %s has %s, %s has %s", ErrMismatch, names[0], audioName(audios[0]), names[i], audioName(audios[i]))
+		err := fmt.Errorf("%w: %s", ErrMismatch, audioDiff(audios[0], audios[i], names[0], names[i]))
 		if !opts.Force {
 			return nil, err
 		}
