@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,12 +86,33 @@ The part list goes to stdout (a table, or one JSON object per part).`, exitParti
 	return cmd
 }
 
-// partSink writes parts as files in a directory.
+// partSink writes parts as files in a directory. Commit makes a part
+// durable and final in the background (fsync, rename, fsync of the
+// directory) while Split writes the next one, one commit at a time, in
+// order; wait ends the last one. A final name still always holds a
+// complete file: only the commit renames.
 type partSink struct {
 	dir, base, tmpl string
 	force           bool
 	open            map[int]*outFile
 	names           map[int]string
+
+	pending     chan error // the commit in flight, nil when none
+	pendingPart int
+	failed      []int // parts whose commit failed: not final
+}
+
+// wait waits for the commit in flight and returns its error.
+func (s *partSink) wait() error {
+	if s.pending == nil {
+		return nil
+	}
+	err := <-s.pending
+	s.pending = nil
+	if err != nil {
+		s.failed = append(s.failed, s.pendingPart)
+	}
+	return err
 }
 
 var partField = regexp.MustCompile(`\{part(?::0?(\d+))?\}`)
@@ -120,7 +142,13 @@ func (s *partSink) Commit(i int, info *mux.PartInfo) error {
 	f := s.open[i]
 	delete(s.open, i)
 	info.Name = s.names[i]
-	return f.commit()
+	if err := s.wait(); err != nil {
+		f.abort()
+		return err
+	}
+	s.pending, s.pendingPart = make(chan error, 1), i
+	go func() { s.pending <- f.commit() }()
+	return nil
 }
 
 func (s *partSink) Abort(i int) {
@@ -194,6 +222,14 @@ func runSplit(ctx context.Context, opts *splitOptions, g *globals, args []string
 		Progress: func(n int64) { bar.update(n, size) },
 		Warn:     func(m string) { g.warnf("%s", m) },
 	}, sink)
+	// The last part is final only once its commit is done; a part whose
+	// commit failed is not listed.
+	if cerr := sink.wait(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if res != nil {
+		res.Parts = slices.DeleteFunc(res.Parts, func(p mux.PartInfo) bool { return slices.Contains(sink.failed, p.Index) })
+	}
 	bar.done()
 	if res != nil {
 		if rerr := renderParts(g, res.Parts); rerr != nil && err == nil {
