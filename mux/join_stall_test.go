@@ -9,6 +9,7 @@ package mux_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"math/rand"
 	"os"
@@ -102,5 +103,80 @@ func TestJoinAudioAfterStall(t *testing.T) {
 	}
 	if firstV2 != 500*time.Millisecond {
 		t.Errorf("part 2's key frame (500 ms in the input) at %v in the joined file, want 500ms", firstV2)
+	}
+}
+
+// A part whose first block in file order is audio timed after its first
+// video frame (a muxer may interleave so) used to be placed by that audio
+// block: its earlier video frames came out before 0 and Join failed. A
+// part now starts at the earlier of its first video and audio frames.
+func TestJoinAudioFirstInFile(t *testing.T) {
+	dir := t.TempDir()
+	at := &mux.AudioTrack{CodecID: "A_OPUS", CodecPrivate: []byte("OpusHead-test"), SamplingFrequency: 48000, Channels: 2}
+	rng := rand.New(rand.NewSource(2))
+	var parts []string
+	for p := 0; p < 2; p++ {
+		path := filepath.Join(dir, fmt.Sprintf("p%d.webm", p))
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := mux.NewWriter(f, mux.WriterOptions{Width: 64, Height: 48, Audio: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Audio at 60 ms is written before the video frames from 0 ms.
+		if err := w.WriteAudio(60*time.Millisecond, []byte{0, 1, 2, 3}, 0); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 10; i++ {
+			if err := w.WriteFrame(time.Duration(i)*40*time.Millisecond, i == 0, testmedia.SynthVP8(rng, i == 0, 64, 48, 100)); err != nil {
+				t.Fatal(err)
+			}
+			if i > 0 && i%3 == 0 {
+				if err := w.WriteAudio(time.Duration(60+20*i)*time.Millisecond, []byte{byte(i), 1, 2, 3}, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		parts = append(parts, path)
+	}
+	joined := filepath.Join(dir, "joined.webm")
+	res, err := joinFiles(t, joined, parts, mux.JoinOptions{})
+	if err != nil {
+		t.Fatalf("Join = %v", err)
+	}
+	if res.Frames != 20 {
+		t.Errorf("Join kept %d video frames, want 20", res.Frames)
+	}
+	jf, err := os.Open(joined)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jf.Close()
+	src, err := mux.OpenSource(joined, jf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []time.Duration
+	for {
+		fr, err := src.NextFrame(nil)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fr.Audio && fr.Key {
+			keys = append(keys, fr.TS)
+		}
+	}
+	// Part 2 follows part 1's last video frame (360 ms) by one frame.
+	if len(keys) != 2 || keys[0] != 0 || keys[1] != 400*time.Millisecond {
+		t.Errorf("joined key frames at %v, want [0s 400ms]", keys)
 	}
 }

@@ -1207,21 +1207,18 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 		firstAudio[i] = -1
 		if err == nil {
 			var buf []byte
-			for k := 0; k < joinLookahead; k++ {
+			haveVideo := false
+			for k := 0; k < joinLookahead && (!haveVideo || (s.Audio != nil && firstAudio[i] < 0)); k++ {
 				f, ferr := s.NextFrame(buf)
 				if ferr != nil {
 					break
 				}
 				buf = f.Data[:0]
-				if k == 0 {
-					firsts[i] = f.TS
-				}
-				if f.Audio {
+				switch {
+				case f.Audio && firstAudio[i] < 0:
 					firstAudio[i] = f.TS
-					break
-				}
-				if s.Audio == nil {
-					break
+				case !f.Audio && !haveVideo:
+					firsts[i], haveVideo = f.TS, true
 				}
 			}
 		}
@@ -1231,9 +1228,8 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 		}
 		heads[i], names[i], audios[i] = s.Header, name, s.Audio
 	}
-	// The joined file starts at the first part's first frame, so its
+	// The joined file starts at the first part's start (below), so its
 	// DateUTC (the time of timestamp 0) moves by as much.
-	start0 = firsts[0]
 	keepAudio := make([]bool, n)
 	for i := 0; i < n; i++ {
 		keepAudio[i] = audios[i] != nil && sameAudio(audios[0], audios[i])
@@ -1248,6 +1244,15 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 			opts.Warn(err.Error() + " (joined anyway: --force; its audio is left out)")
 		}
 	}
+	// A part starts at its first video frame or, when its audio is kept
+	// and begins earlier (a muxer may put audio first), at its first audio
+	// frame: the part's frames are placed from there, none before 0.
+	for i := 0; i < n; i++ {
+		if a := firstAudio[i]; a >= 0 && keepAudio[i] && a < firsts[i] {
+			firsts[i] = a
+		}
+	}
+	start0 = firsts[0]
 	for i := 1; i < n; i++ {
 		if err := checkOrder(heads[i-1], heads[i], names[i-1], names[i], opts.ByTime); err != nil {
 			if !opts.Force {
@@ -1279,8 +1284,8 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 		return nil, err
 	}
 	res := &JoinResult{Parts: n, Width: vt.Width, Height: vt.Height}
-	var end time.Duration // where the next part's video may start
-	var last time.Duration = -1
+	var end time.Duration  // where the next part's video may start
+	var last time.Duration // the last video timestamp written
 	var lastA time.Duration
 	var aFrame time.Duration      // duration of one audio frame (of a laced block)
 	lastN := 1                    // frames in the last audio block
@@ -1304,7 +1309,8 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 			return nil, err
 		}
 		var offset time.Duration
-		firstTS, haveFirst, haveV := time.Duration(0), false, false
+		haveFirst, haveV := false, false
+		firstTS := firsts[i] // the part's start (see above)
 		haveA := false
 		var prevTS, delta time.Duration
 		for {
@@ -1322,7 +1328,7 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 				continue
 			}
 			if !haveFirst {
-				firstTS, haveFirst = f.TS, true
+				haveFirst = true
 				if !f.Key && !f.Audio {
 					c.Close()
 					w.Close()
@@ -1356,7 +1362,7 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 				if err := f.write(w, ts); err != nil {
 					c.Close()
 					w.Close()
-					return nil, err
+					return nil, fmt.Errorf("%s: %w", name, err)
 				}
 				if haveA && ts > lastA {
 					aFrame = (ts - lastA) / time.Duration(lastN)
@@ -1384,7 +1390,7 @@ func Join(ctx context.Context, n int, open Opener, out io.Writer, opts JoinOptio
 			if err := f.write(w, ts); err != nil {
 				c.Close()
 				w.Close()
-				return nil, err
+				return nil, fmt.Errorf("%s: %w", name, err)
 			}
 			last = ts
 		}
