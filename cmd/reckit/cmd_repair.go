@@ -151,6 +151,8 @@ func renderRepair(g *globals, out *jsonl, rec *repairRecord) error {
 		fmt.Fprintf(w, "%s: %s, listed in the manifest: %d frames (%s)\n", rec.Path, rec.Verdict, rec.Frames, seconds(rec.DurationMS))
 	case "removed":
 		fmt.Fprintf(w, "%s: removed: %s in its %d bytes\n", rec.Path, rec.Problem, rec.DroppedBytes)
+	case "verified":
+		fmt.Fprintf(w, "%s: removed: %s already holds its repair (%d frames)\n", rec.Path, rec.Output, rec.Frames)
 	default:
 		fmt.Fprintf(w, "%s: %s -> %s: kept %d frames%s (%s)", rec.Path, rec.Before, rec.Output, rec.Frames, audioNote(rec.AudioFrames), seconds(rec.DurationMS))
 		if rec.DroppedOffset != nil {
@@ -230,6 +232,12 @@ func repairOne(ctx context.Context, opts *repairOptions, g *globals, path string
 	}
 	if abs(target) == abs(path) && !opts.inPlace {
 		return nil, withHint(fmt.Errorf("%s: -o names the input itself", path), "use --in-place to replace it")
+	}
+	if dir := filepath.Dir(target); !opts.inPlace && isRecordingDir(dir) {
+		// An unlisted file there is not part of the recording, and a part's
+		// own name would stand for the part without the manifest's hash.
+		return nil, withHint(fmt.Errorf("%s: inside the recording directory %s", target, dir),
+			"write the copy outside it; reckit repair --in-place "+dir+" finishes the recording itself")
 	}
 	// With --in-place the target exists by design: createOut may replace it.
 	of, err := createOut(target, opts.force || opts.inPlace)

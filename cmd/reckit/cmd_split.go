@@ -146,8 +146,9 @@ func (s *partSink) Commit(i int, info *mux.PartInfo) error {
 		f.abort()
 		return err
 	}
-	s.pending, s.pendingPart = make(chan error, 1), i
-	go func() { s.pending <- f.commit() }()
+	done := make(chan error, 1)
+	s.pending, s.pendingPart = done, i
+	go func() { done <- f.commit() }()
 	return nil
 }
 

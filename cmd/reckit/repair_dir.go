@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -69,20 +71,15 @@ func repairRecording(ctx context.Context, opts *repairOptions, dir string, warn 
 	// The parts to finish, by final name (names sort by start time).
 	partial := map[string]bool{}
 	onDisk := map[string]bool{}
-	var finals []string
+	var finals, temps []string
 	for _, e := range ents {
 		name := e.Name()
 		if !e.Type().IsRegular() {
 			continue
 		}
 		if layout.IsTempName(name) {
-			// An output of an earlier repair that did not finish: never
-			// the only copy of anything (the .partial it came from stays
-			// until the part is committed).
 			if base := name[:strings.LastIndex(name, ".tmp-")]; isPartName(base) {
-				if err := os.Remove(filepath.Join(dir, name)); err != nil {
-					return nil, err
-				}
+				temps = append(temps, name)
 			}
 			continue
 		}
@@ -93,11 +90,8 @@ func repairRecording(ctx context.Context, opts *repairOptions, dir string, warn 
 		if !isPartName(final) {
 			continue
 		}
-		if _, listed := m.Part(final); listed {
-			if isPartial {
-				return nil, withHint(fmt.Errorf("%s: %s is listed in the manifest and %s exists too", dir, final, name),
-					"compare them and remove one by hand; repair never chooses")
-			}
+		_, listed := m.Part(final)
+		if listed && !isPartial {
 			continue
 		}
 		if isPartial {
@@ -109,27 +103,29 @@ func repairRecording(ctx context.Context, opts *repairOptions, dir string, warn 
 			finals = append(finals, final)
 		}
 	}
+	// An output of an earlier repair that did not finish is never the only
+	// copy of anything: the .partial it came from stays until its part is
+	// listed.
+	for _, name := range temps {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			return nil, err
+		}
+	}
 	slices.Sort(finals)
 	var recs []*repairRecord
 	for _, final := range finals {
 		if err := ctx.Err(); err != nil {
 			return recs, err
 		}
-		rec, part, err := finishPart(ctx, dir, final, partial[final], onDisk[final], m, warn)
+		_, listed := m.Part(final)
+		rec, part, err := finishPart(ctx, dir, final, partial[final], onDisk[final] || listed, m, warn)
 		if err != nil {
 			return recs, err
 		}
 		recs = append(recs, rec)
-		if partial[final] {
-			// The part (if any) is committed: the .partial's frames are in
-			// it, and what it held beyond them is a cut tail.
-			if err := os.Remove(filepath.Join(dir, final+partialSuffix)); err != nil {
-				return recs, err
-			}
-			if err := layout.SyncDir(dir); err != nil {
-				return recs, err
-			}
-		}
+		// The part is committed (or was, by an earlier run); list it with
+		// its note, then remove the .partial: a kill in between leaves a
+		// state the next run finishes, and the note is never lost.
 		note := "reckit repair: " + rec.summary()
 		err = layout.Update(dir, func(mm *layout.Manifest) error {
 			if part != nil {
@@ -145,6 +141,14 @@ func repairRecording(ctx context.Context, opts *repairOptions, dir string, warn 
 		}
 		if part != nil {
 			m.Parts = append(m.Parts, *part)
+		}
+		if partial[final] {
+			if err := os.Remove(filepath.Join(dir, final+partialSuffix)); err != nil {
+				return recs, err
+			}
+			if err := layout.SyncDir(dir); err != nil {
+				return recs, err
+			}
 		}
 	}
 	if m.State == layout.StateComplete {
@@ -183,6 +187,8 @@ func (r *repairRecord) summary() string {
 		return fmt.Sprintf("listed %s (complete, %d frames)", name, r.Frames)
 	case "removed":
 		return fmt.Sprintf("removed %s (%d bytes, %s)", name, r.DroppedBytes, r.Problem)
+	case "verified":
+		return fmt.Sprintf("%s is what repairing %s gives (an earlier repair stopped before removing it): removed it", filepath.Base(r.Output), name)
 	}
 	s := fmt.Sprintf("%s -> %s: kept %d frames (%s)", name, filepath.Base(r.Output), r.Frames, seconds(r.DurationMS))
 	if r.DroppedOffset != nil {
@@ -191,25 +197,23 @@ func (r *repairRecord) summary() string {
 	return s
 }
 
-// finishPart makes final a complete part and returns the entry to list: from
-// its .partial (hasPartial), or as it is when only the final file exists. A
-// final file next to a .partial comes from an earlier repair that stopped
-// before removing the .partial: it is kept when it scans ok. It returns a
-// nil part for a .partial to remove without a part (no complete key frame).
+// finishPart makes final a complete part and returns the entry to list (nil
+// when there is nothing to list): from its .partial (hasPartial), or as it
+// is when only the final file exists (hasFinal, not yet listed). When both
+// exist, the final file is kept only if it is exactly what repairing the
+// .partial gives (an earlier repair killed before it removed the
+// .partial); otherwise the two differ and repair refuses to choose.
 func finishPart(ctx context.Context, dir, final string, hasPartial, hasFinal bool, m *layout.Manifest, warn func(string, ...any)) (*repairRecord, *layout.Part, error) {
 	finalPath := filepath.Join(dir, final)
-	if hasFinal {
+	_, listed := m.Part(final)
+	if hasFinal && !hasPartial {
 		rep, err := scanPath(ctx, finalPath)
 		if err != nil {
 			return nil, nil, err
 		}
 		if rep.Verdict != inspect.OK {
-			if !hasPartial {
-				return nil, nil, withHint(fmt.Errorf("%s: not listed in the manifest, and %s (%s)", finalPath, rep.Verdict, rep.Reason),
-					"repair it with -o to a copy, or move it out of the recording directory")
-			}
-			return nil, nil, withHint(fmt.Errorf("%s: %s (%s), and %s exists too", finalPath, rep.Verdict, rep.Reason, final+partialSuffix),
-				"compare them and remove one by hand; repair never chooses")
+			return nil, nil, withHint(fmt.Errorf("%s: not listed in the manifest, and %s (%s)", finalPath, rep.Verdict, rep.Reason),
+				"repair a copy outside the recording directory with -o, or move it out")
 		}
 		if err := belongs(finalPath, final, rep, m); err != nil {
 			return nil, nil, err
@@ -240,16 +244,23 @@ func finishPart(ctx context.Context, dir, final string, hasPartial, hasFinal boo
 		// crash left.
 		before.Verdict = inspect.Incomplete
 	}
-	if before.Keyframes == 0 && before.Verdict != inspect.Corrupt && before.Verdict != inspect.NotWebM {
+	damaged := func(why string) error {
+		return withHint(fmt.Errorf("%s: %s: left as it is", src, why),
+			fmt.Sprintf("recover what precedes the damage into a file outside the recording directory: reckit repair -o OUT %s", src))
+	}
+	if before.Verdict == inspect.Corrupt || before.Verdict == inspect.NotWebM {
+		return nil, nil, damaged(fmt.Sprintf("%s: %s", before.Verdict, before.Reason))
+	}
+	if before.Keyframes == 0 {
+		if hasFinal {
+			return nil, nil, withHint(fmt.Errorf("%s: no complete key frame, and %s exists", src, final),
+				"compare them and remove one by hand; repair never chooses")
+		}
 		// Cut before its first key frame was complete (a recorder killed
 		// right after it opened the part): nothing in it can be decoded.
 		zero := int64(0)
 		return &repairRecord{Type: "repair", Path: src, Before: before.Verdict, Verdict: before.Verdict, Action: "removed",
 			DroppedBytes: size, DroppedOffset: &zero, Problem: "no complete key frame"}, nil, nil
-	}
-	if before.Verdict == inspect.Corrupt || before.Verdict == inspect.NotWebM {
-		return nil, nil, withHint(fmt.Errorf("%s: %s: %s: left as it is", src, before.Verdict, before.Reason),
-			fmt.Sprintf("recover what precedes the damage with: reckit repair -o OUT %s", src))
 	}
 	if err := belongs(src, final, before, m); err != nil {
 		return nil, nil, err
@@ -257,29 +268,19 @@ func finishPart(ctx context.Context, dir, final string, hasPartial, hasFinal boo
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, nil, err
 	}
-	of, err := createOutTemp(finalPath, false, st.Mode().Perm())
+	of, err := createOutTemp(finalPath, hasFinal, st.Mode().Perm())
 	if err != nil {
 		return nil, nil, err
 	}
 	defer of.abort()
-	// Walked in full: the .partial goes once the part is committed.
+	// Walked in full: the .partial goes once the part is listed.
 	res, after, err := repairInto(ctx, src, f, size, of, finalPath, true)
 	if err != nil {
 		return nil, nil, err
 	}
 	if res.Problem != nil && !errors.Is(res.Problem, mux.ErrTruncated) {
 		// Frames may follow the damage: keep the .partial, write nothing.
-		return nil, nil, withHint(fmt.Errorf("%s: %v, with %d bytes after it: left as it is", src, res.Problem, res.DroppedBytes),
-			fmt.Sprintf("recover what precedes the damage with: reckit repair -o OUT %s", src))
-	}
-	if err := of.commit(); err != nil {
-		return nil, nil, err
-	}
-	if res.AlphaDropped {
-		warn("%s: %s", src, mux.AlphaWarning)
-	}
-	if res.ShiftMS > 0 {
-		warn("%s: starts %d ms before 0: every timestamp moved %d ms later", src, res.ShiftMS, res.ShiftMS)
+		return nil, nil, damaged(fmt.Sprintf("%v, with %d bytes after it", res.Problem, res.DroppedBytes))
 	}
 	rec := &repairRecord{Type: "repair", Path: src, Output: finalPath, Before: before.Verdict, Verdict: after.Verdict,
 		Action: "repaired", Frames: res.Frames, AudioFrames: res.AudioFrames, DurationMS: res.DurationMS, Bytes: res.Bytes}
@@ -290,8 +291,52 @@ func finishPart(ctx context.Context, dir, final string, hasPartial, hasFinal boo
 	if res.Problem != nil {
 		rec.Problem = res.Problem.Error()
 	}
+	if hasFinal {
+		// An earlier run made final from this .partial if, and only if,
+		// repairing it again gives the same bytes.
+		same, err := sameContent(of.File, finalPath)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !same {
+			return nil, nil, withHint(fmt.Errorf("%s: differs from what repairing %s gives", finalPath, src),
+				"compare them and remove one by hand; repair never chooses")
+		}
+		rec.Action = "verified"
+		if listed {
+			return rec, nil, nil
+		}
+		p, err := partEntry(final, finalPath, after, m)
+		return rec, p, err
+	}
+	if err := of.commit(); err != nil {
+		return nil, nil, err
+	}
+	if res.AlphaDropped {
+		warn("%s: %s", src, mux.AlphaWarning)
+	}
+	if res.ShiftMS > 0 {
+		warn("%s: starts %d ms before 0: every timestamp moved %d ms later", src, res.ShiftMS, res.ShiftMS)
+	}
 	p, err := partEntry(final, finalPath, after, m)
 	return rec, p, err
+}
+
+// sameContent reports whether the file path holds exactly the bytes of f
+// (compared by SHA-256).
+func sameContent(f *os.File, path string) (bool, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return false, err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return false, err
+	}
+	sum, _, err := layout.HashFile(path)
+	if err != nil {
+		return false, err
+	}
+	return hex.EncodeToString(h.Sum(nil)) == sum, nil
 }
 
 // belongs checks that the part at path (its report rep) comes from the
