@@ -353,6 +353,9 @@ func belongs(path, final string, rep *inspect.Report, m *layout.Manifest) error 
 		return withHint(fmt.Errorf("%s: not a part of this recording (session %q, the manifest's %q)", path, session, m.SessionID),
 			"move it out of the recording directory")
 	}
+	if _, listed := m.Part(final); listed {
+		return nil // the manifest's own part (its .partial left by a killed repair)
+	}
 	if n := len(m.Parts); n > 0 {
 		pn, _ := layout.ParsePartName(final)
 		if !pn.Start.After(m.Parts[n-1].Start) {

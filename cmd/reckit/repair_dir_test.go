@@ -446,8 +446,13 @@ func TestRepairRecordingResumes(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				pn, err := layout.ParsePartName(name(1))
+				if err != nil {
+					t.Fatal(err)
+				}
 				if err := layout.Update(dir, func(m *layout.Manifest) error {
-					return m.AppendPart(layout.Part{Name: name(1), SHA256: sum, SizeBytes: size, Frames: 10})
+					return m.AppendPart(layout.Part{Name: name(1), SHA256: sum, SizeBytes: size, Frames: 10,
+						Start: pn.Start, End: pn.Start.Add(time.Second), DurationMS: 1000})
 				}); err != nil {
 					t.Fatal(err)
 				}
