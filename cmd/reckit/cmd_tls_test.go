@@ -16,24 +16,6 @@ import (
 	"github.com/reckit/reckit/internal/testx"
 )
 
-// obfuscatedPassword writes password as TigerVNC's password file
-// (vncpasswd -f), for Xvnc -PasswordFile and the viewer's -PasswordFile.
-func obfuscatedPassword(t *testing.T, password string) string {
-	t.Helper()
-	testx.NeedTool(t, "vncpasswd", "tigervnc-tools")
-	cmd := exec.Command("vncpasswd", "-f")
-	cmd.Stdin = strings.NewReader(password + "\n" + password + "\n")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("vncpasswd -f: %v", err)
-	}
-	p := filepath.Join(t.TempDir(), "passwd")
-	if err := os.WriteFile(p, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // freePort returns a loopback TCP port that was free a moment ago.
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -55,7 +37,7 @@ func TestProxyTLSTigerVNCViewer(t *testing.T) {
 	testx.NeedTool(t, "ffmpeg", "ffmpeg")
 	testx.NeedTool(t, "ffprobe", "ffmpeg")
 	pki := testx.NewTLS(t)
-	pw := obfuscatedPassword(t, "tls-pw1")
+	pw := testx.VNCPasswordFile(t, "tls-pw1")
 	server := testx.StartX(t, "Xvnc", "tigervnc-standalone-server", "-geometry", "640x480", "-depth", "24",
 		"-SecurityTypes", "X509Vnc", "-PasswordFile", pw, "-X509Cert", pki.CertFile, "-X509Key", pki.KeyFile)
 	server.Xterm(t)
@@ -156,7 +138,7 @@ func TestRecordVNCTLS(t *testing.T) {
 	pki := testx.NewTLS(t)
 	other := testx.NewTLS(t)
 	dir := t.TempDir()
-	pw := obfuscatedPassword(t, "tls-pw2")
+	pw := testx.VNCPasswordFile(t, "tls-pw2")
 	pwPlain := filepath.Join(dir, "pw.txt")
 	os.WriteFile(pwPlain, []byte("tls-pw2\n"), 0o600)
 	xs := testx.StartX(t, "Xvnc", "tigervnc-standalone-server", "-geometry", "320x240", "-depth", "24",

@@ -208,3 +208,22 @@ func (xs *XServer) Screenshot(t testing.TB) (w, h int, pix []byte) {
 	}
 	return w, h, pix
 }
+
+// VNCPasswordFile writes password in TigerVNC's obfuscated form (vncpasswd
+// -f), for Xvnc -PasswordFile, the viewer's -PasswordFile and reckit's
+// --password-file.
+func VNCPasswordFile(t testing.TB, password string) string {
+	t.Helper()
+	NeedTool(t, "vncpasswd", "tigervnc-tools")
+	cmd := exec.Command("vncpasswd", "-f")
+	cmd.Stdin = strings.NewReader(password + "\n" + password + "\n")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("vncpasswd -f: %v", err)
+	}
+	p := filepath.Join(t.TempDir(), "passwd")
+	if err := os.WriteFile(p, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

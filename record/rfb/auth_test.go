@@ -1,44 +1,15 @@
 package rfb
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"github.com/reckit/reckit/internal/testx"
-	"math/big"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reckit/reckit/internal/testx"
 )
 
-// vncPasswordFile writes password in TigerVNC's obfuscated form with
-// vncpasswd -f.
-func vncPasswordFile(t *testing.T, password string) string {
-	t.Helper()
-	testx.NeedTool(t, "vncpasswd", "tigervnc-tools")
-	cmd := exec.Command("vncpasswd", "-f")
-	cmd.Stdin = strings.NewReader(password + "\n" + password + "\n")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("vncpasswd -f: %v", err)
-	}
-	p := filepath.Join(t.TempDir(), "passwd")
-	if err := os.WriteFile(p, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// handshake connects and returns NewClient's error (nil on success).
 func handshake(t *testing.T, network, addr string, cfg Config) (*Client, error) {
 	t.Helper()
 	conn, err := net.Dial(network, addr)
@@ -56,7 +27,7 @@ func handshake(t *testing.T, network, addr string, cfg Config) (*Client, error) 
 }
 
 func TestXvncVNCAuth(t *testing.T) {
-	pw := vncPasswordFile(t, "s3cret!x")
+	pw := testx.VNCPasswordFile(t, "s3cret!x")
 	xs := testx.StartX(t, "Xvnc", "tigervnc-standalone-server", "-geometry", "320x240", "-depth", "24",
 		"-SecurityTypes", "VncAuth", "-PasswordFile", pw)
 	tests := []struct {
@@ -93,41 +64,11 @@ func TestXvncVNCAuth(t *testing.T) {
 	}
 }
 
-// selfSigned writes a certificate and key for localhost.
-func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
-	cert, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
-}
-
 func TestXvncVeNCrypt(t *testing.T) {
-	cert, key, pool := selfSigned(t)
-	pw := vncPasswordFile(t, "tlspass1")
-	tlsCfg := &tls.Config{ServerName: "localhost", RootCAs: pool}
+	certs := testx.NewTLS(t)
+	cert, key := certs.CertFile, certs.KeyFile
+	pw := testx.VNCPasswordFile(t, "tlspass1")
+	tlsCfg := certs.ClientConfig("localhost")
 	tests := []struct {
 		name     string
 		types    string

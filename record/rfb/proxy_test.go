@@ -64,7 +64,7 @@ type proxyViewerCase struct {
 }
 
 func proxyViewer(t *testing.T, tc proxyViewerCase) {
-	pw := vncPasswordFile(t, "proxy-pw")
+	pw := testx.VNCPasswordFile(t, "proxy-pw")
 	pki := testx.NewTLS(t)
 	types := tc.serverTypes
 	if types == "" {
@@ -210,7 +210,8 @@ func proxyViewer(t *testing.T, tc proxyViewerCase) {
 // to a proxy without a CA for it, is refused with a reason the viewer can
 // show.
 func TestProxyRefusesUnrelayableSecurity(t *testing.T) {
-	cert, key, _ := selfSigned(t)
+	certs := testx.NewTLS(t)
+	cert, key := certs.CertFile, certs.KeyFile
 	server := testx.StartX(t, "Xvnc", "tigervnc-standalone-server", "-geometry", "320x240", "-depth", "24",
 		"-SecurityTypes", "X509None", "-X509Cert", cert, "-X509Key", key)
 	vc, pc := net.Pipe()
