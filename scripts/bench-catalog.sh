@@ -186,24 +186,9 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 } >"$results"
 rm -f "$raw" "$dir/.time-catalog"
 
-# awk helpers shared by the tables: sorted (insertion sort, mawk has no
-# asort), median, lo, hi.
-awklib='
-	function sorted(list, a,   n, i, j, v) {
-		n = split(list, a, " ")
-		for (i = 2; i <= n; i++) {
-			v = a[i] + 0
-			for (j = i - 1; j >= 1 && a[j] + 0 > v; j--) a[j + 1] = a[j]
-			a[j + 1] = v
-		}
-		return n
-	}
-	function median(list,   a, n) {
-		n = sorted(list, a)
-		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
-	function lo(list,   a) { sorted(list, a); return a[1] }
-	function hi(list,   a, n) { n = sorted(list, a); return a[n] }
+# awk helpers shared by the tables: awk_stats (bench-lib.sh) and
+# per_round.
+awklib="$awk_stats"'
 	# per_round(t, ref): median over rounds of time(t) / time(ref).
 	function per_round(t, ref,   k, pr) {
 		pr = ""

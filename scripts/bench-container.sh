@@ -375,24 +375,7 @@ table() {
 	echo
 	echo "| tool | median wall s | min-max s | ratio to $2 | median of per-round ratios | median CPU s (user+sys) | median peak RSS MiB |"
 	echo "|---|---:|---:|---:|---:|---:|---:|"
-	awk -F'\t' -v sec="$1" -v ref="$2" '
-		# sorted(list, a): split list into a, sorted ascending (insertion
-		# sort: a handful of values; mawk has no asort); returns the count.
-		function sorted(list, a,   n, i, j, v) {
-			n = split(list, a, " ")
-			for (i = 2; i <= n; i++) {
-				v = a[i] + 0
-				for (j = i - 1; j >= 1 && a[j] + 0 > v; j--) a[j + 1] = a[j]
-				a[j + 1] = v
-			}
-			return n
-		}
-		function median(list,   a, n) {
-			n = sorted(list, a)
-			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-		}
-		function lo(list,   a) { sorted(list, a); return a[1] }
-		function hi(list,   a, n) { n = sorted(list, a); return a[n] }
+	awk -F'\t' -v sec="$1" -v ref="$2" "$awk_stats"'
 		!/^#/ && $1 == sec {
 			if (!(($2) in seen)) { seen[$2] = 1; order[++n] = $2 }
 			if ($4 == "failed") { bad[$2] = $5; next }

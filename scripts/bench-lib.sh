@@ -98,3 +98,24 @@ run_section() {
 		done
 	done
 }
+
+# awk_stats: awk functions for the tables, to put before a program:
+# sorted(list, a) splits list into a, ascending (insertion sort: a handful
+# of values; mawk has no asort) and returns the count; median, lo, hi.
+awk_stats='
+	function sorted(list, a,   n, i, j, v) {
+		n = split(list, a, " ")
+		for (i = 2; i <= n; i++) {
+			v = a[i] + 0
+			for (j = i - 1; j >= 1 && a[j] + 0 > v; j--) a[j + 1] = a[j]
+			a[j + 1] = v
+		}
+		return n
+	}
+	function median(list,   a, n) {
+		n = sorted(list, a)
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	function lo(list,   a) { sorted(list, a); return a[1] }
+	function hi(list,   a, n) { n = sorted(list, a); return a[n] }
+'
