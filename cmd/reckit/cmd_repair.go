@@ -59,8 +59,8 @@ what was kept and dropped, and the recording becomes complete, with stop
 reason "crash". Nothing that may hold more frames is removed: a .partial
 damaged in the middle stops the repair, untouched (-o recovers a copy of
 what precedes the damage). Refused: a recording still being recorded or
-under legal hold, a part of another recording (its session tag), and
---in-place on a single part of a recording directory.
+under legal hold, a part of another recording (its session tag),
+--in-place on a single part of a recording directory, and -o into one.
 
 Exit status 3 when some files could not be repaired and others were.`, exitPartial),
 		Example: `  reckit repair -o fixed.webm crashed.webm

@@ -13,8 +13,9 @@ import (
 // complete file (docs/layout.md).
 const partialSuffix = ".partial"
 
-// outFile is an output written as NAME.partial in the target directory,
-// fsynced and renamed to NAME when complete.
+// outFile is an output written under a temporary name in the target
+// directory (NAME.partial, or NAME.tmp-<digits>: see createOut), fsynced
+// and renamed to NAME when complete.
 type outFile struct {
 	*os.File
 	final string
